@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+// MusCaps Live: music captioning (Manco et al. 2021) that runs live on Linux.
+// One library stack, two thin executables: `muscaps` (CLI) and `muscapsd` (daemon).
+import PackageDescription
+
+/// System libraries come from Debian; each target is a modulemap over a small shim header.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "MusCapsLive",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "muscaps", targets: ["muscaps"]),
+        .executable(name: "muscapsd", targets: ["muscapsd"]),
+        .executable(name: "muscaps-bench", targets: ["muscaps-bench"]),
+        .library(name: "MusicTagging", targets: ["MusicTagging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian -dev packages)
+        systemLibrary("CSndFile", pkgConfig: "sndfile", apt: ["libsndfile1-dev"]),
+        systemLibrary("CSoxr", pkgConfig: "soxr", apt: ["libsoxr-dev"]),
+        systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: ["libfftw3-dev"]),
+        systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
+        systemLibrary("CPulseAudio", pkgConfig: "libpulse-simple", apt: ["libpulse-dev"]),
+        systemLibrary("CJack", pkgConfig: "jack", apt: ["libjack-jackd2-dev"]),
+        systemLibrary("CDBus", pkgConfig: "dbus-1", apt: ["libdbus-1-dev"]),
+        systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
+
+        // MARK: Libraries, one job each
+        /// Tensors on BLAS, layers, safetensors.
+        .target(name: "NeuralCore", dependencies: ["COpenBLAS"]),
+        /// Decoding and resampling audio files.
+        .target(name: "AudioIO", dependencies: ["CSndFile", "CSoxr"]),
+        /// Mel spectrograms, musicnn, tag vocabularies.
+        .target(name: "MusicTagging", dependencies: ["NeuralCore", "AudioIO", "CFFTW"]),
+
+        /// Test and benchmark support: counts heap allocations to prove steady-state paths allocate nothing.
+        .target(name: "CAllocationCounter"),
+
+        // MARK: Executables: argument parsing and wiring only
+        .executableTarget(name: "muscaps", dependencies: [
+            "MusicTagging", "AudioIO", "NeuralCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        /// Benchmarks the tagging pipeline: real-time factor, peak memory, steady-state allocations.
+        .executableTarget(name: "muscaps-bench", dependencies: [
+            "MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "muscapsd", dependencies: [
+            "MusicTagging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
+        .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
+        .testTarget(name: "CLITests", dependencies: ["AudioIO"]),
+    ]
+)

@@ -1,0 +1,89 @@
+/// A 2-D convolution over a single-channel `[time, freq]` plane, producing `filters` channels,
+/// with zero padding along time only — the shape of every convolution in musicnn.
+///
+/// The kernel is stored as TensorFlow has it, `[kernelTime, kernelFreq, 1, filters]`, which flattened is
+/// exactly the `[kernelTime·kernelFreq, filters]` right-hand matrix of an im2col GEMM.
+/// Output layout: `[outTime, outFreq, filters]`, row-major, *without* bias or activation (callers fuse those
+/// with what follows, e.g. the frequency max-pool).
+///
+/// All scratch memory is allocated in `init` for a fixed input size, so `forward` allocates nothing.
+public final class TimeFreqConv2D {
+    public let inputTime: Int
+    public let inputFreq: Int
+    public let kernelTime: Int
+    public let kernelFreq: Int
+    public let filters: Int
+    public let padTop: Int
+    public let padBottom: Int
+    public var outputTime: Int { inputTime + padTop + padBottom - kernelTime + 1 }
+    public var outputFreq: Int { inputFreq - kernelFreq + 1 }
+    public var outputCount: Int { outputTime * outputFreq * filters }
+
+    public let bias: [Float]
+    private let kernel: [Float]
+    /// Zero-padded copy of the input; the pad rows are never written after init.
+    private let padded: UnsafeMutablePointer<Float>
+    private let paddedCount: Int
+    /// im2col matrix `[outTime·outFreq, kernelTime·kernelFreq]`; unused when the kernel spans all frequencies.
+    private let columns: UnsafeMutablePointer<Float>?
+
+    public init(kernel: Tensor, bias: Tensor, inputTime: Int, inputFreq: Int, padTop: Int, padBottom: Int) {
+        precondition(kernel.rank == 4 && kernel.shape[2] == 1, "expected a [kt, kf, 1, filters] kernel")
+        kernelTime = kernel.shape[0]
+        kernelFreq = kernel.shape[1]
+        filters = kernel.shape[3]
+        precondition(bias.count == filters && kernelFreq <= inputFreq)
+        self.inputTime = inputTime
+        self.inputFreq = inputFreq
+        self.padTop = padTop
+        self.padBottom = padBottom
+        self.kernel = kernel.scalars
+        self.bias = bias.scalars
+        paddedCount = (inputTime + padTop + padBottom) * inputFreq
+        padded = .allocate(capacity: paddedCount)
+        padded.initialize(repeating: 0, count: paddedCount)
+        let outTime = inputTime + padTop + padBottom - kernelTime + 1
+        if kernelFreq == inputFreq {
+            columns = nil
+        } else {
+            let count = outTime * (inputFreq - kernelFreq + 1) * kernelTime * kernelFreq
+            columns = .allocate(capacity: count)
+            columns!.initialize(repeating: 0, count: count)
+        }
+    }
+
+    deinit {
+        padded.deallocate()
+        columns?.deallocate()
+    }
+
+    /// Convolves `input[inputTime × inputFreq]` into `output[outputTime × outputFreq × filters]`.
+    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        (padded + padTop * inputFreq).update(from: input, count: inputTime * inputFreq)
+        kernel.withUnsafeBufferPointer { kernelBuffer in
+            let w = kernelBuffer.baseAddress!
+            if let columns {
+                // im2col: row (t, f) holds the kernelTime × kernelFreq patch whose top-left is padded[t, f].
+                let patch = kernelTime * kernelFreq
+                for t in 0..<outputTime {
+                    for f in 0..<outputFreq {
+                        let row = columns + (t * outputFreq + f) * patch
+                        for dt in 0..<kernelTime {
+                            (row + dt * kernelFreq).update(from: padded + (t + dt) * inputFreq + f, count: kernelFreq)
+                        }
+                    }
+                }
+                BLAS.gemm(m: outputTime * outputFreq, n: filters, k: patch, a: columns, lda: patch,
+                          b: w, ldb: filters, c: output, ldc: filters)
+            } else {
+                // The kernel spans every frequency, so each kernel row meets one contiguous input row:
+                // sum kernelTime shifted GEMMs instead of copying patches.
+                for dt in 0..<kernelTime {
+                    BLAS.gemm(m: outputTime, n: filters, k: inputFreq, a: padded + dt * inputFreq, lda: inputFreq,
+                              b: w + dt * inputFreq * filters, ldb: filters,
+                              beta: dt == 0 ? 0 : 1, c: output, ldc: filters)
+                }
+            }
+        }
+    }
+}

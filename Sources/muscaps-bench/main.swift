@@ -1,0 +1,149 @@
+import ArgumentParser
+import AudioIO
+import CAllocationCounter
+import Foundation
+import MusicTagging
+import NeuralCore
+
+/// Measures the tagging pipeline the way `muscaps tag` runs it: real-time factor per stage, peak resident
+/// memory, and heap allocations per window once warm (counted by interposing malloc).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "muscaps-bench",
+        abstract: "Benchmark musicnn tagging: speed, peak memory, steady-state allocations.",
+        discussion: """
+        Without --input, synthesises --minutes of deterministic test music (tones, chords and noise bursts). \
+        Tools/bench/compare_with_tensorflow.sh runs this and the TensorFlow reference on the same audio \
+        and writes the ratio table in docs/BENCHMARKS.md.
+        """,
+        version: MusCapsVersion.string)
+
+    @Option(help: "Minutes of synthetic audio to tag (ignored with --input).")
+    var minutes: Double = 2
+
+    @Option(help: ArgumentHelp("Tag this audio file instead of synthetic audio.", valueName: "FILE"))
+    var input: String?
+
+    @Option(help: ArgumentHelp("Also write the synthetic audio here (16 kHz mono 16-bit WAV), for the reference run.", valueName: "FILE"))
+    var writeAudio: String?
+
+    @Option(help: "Tagging model: mtt, msd or a path.")
+    var model: String = "mtt"
+
+    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice, one per core).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func run() throws {
+        if let threads { BLAS.threadCount = threads }
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        let tagger = MusicnnTagger(model: try Musicnn(contentsOf: try MusicnnModelName.resolve(model)))
+        let loadTime = clock.now - loadStart
+
+        var decodeTime = Duration.zero
+        let samples: [Float]
+        if let input {
+            let start = clock.now
+            samples = try AudioFileDecoder.decode(input).samples
+            decodeTime = clock.now - start
+        } else {
+            samples = Self.syntheticMusic(seconds: minutes * 60, sampleRate: MusicnnTagger.sampleRate)
+            if let writeAudio {
+                try AudioFileWriter.write(samples, channels: 1, sampleRate: MusicnnTagger.sampleRate, format: .wav16, to: writeAudio)
+            }
+        }
+        let audioSeconds = Double(samples.count) / Double(MusicnnTagger.sampleRate)
+
+        let melStart = clock.now
+        let mel = MelSpectrogram().compute(samples)
+        let melTime = clock.now - melStart
+        let frames = mel.count / Musicnn.melBands
+        let windows = tagger.windowCount(frameCount: frames)
+        guard frames >= Musicnn.windowFrames, windows >= 3 else {
+            throw ValidationError("need at least three 3-second windows of audio; got \(String(format: "%.1f", audioSeconds)) s")
+        }
+
+        // Network: the first window warms caches and OpenBLAS's buffers; allocations are counted from the second.
+        let output = MusicnnOutput(tagCount: tagger.model.tags.count)
+        var perWindow: [Double] = []
+        var steadyAllocations: UInt64 = 0
+        let networkStart = clock.now
+        mel.withUnsafeBufferPointer { buffer in
+            for w in 0..<windows {
+                let start = clock.now
+                if w == 1 { CAllocationCounter_start() }
+                tagger.model.forward(window: buffer.baseAddress! + w * Musicnn.windowFrames * Musicnn.melBands, into: output)
+                perWindow.append((clock.now - start).seconds)
+            }
+            steadyAllocations = CAllocationCounter_stop()
+        }
+        let networkTime = clock.now - networkStart
+        let total = decodeTime + melTime + networkTime
+        let sorted = perWindow.dropFirst().sorted()
+        let median = sorted[sorted.count / 2]
+        let result: [(String, String)] = [
+            ("audio_seconds", String(format: "%.2f", audioSeconds)),
+            ("windows", "\(windows)"),
+            ("blas_threads", "\(BLAS.threadCount)"),
+            ("model_load_ms", String(format: "%.1f", loadTime.seconds * 1000)),
+            ("decode_seconds", String(format: "%.3f", decodeTime.seconds)),
+            ("mel_seconds", String(format: "%.3f", melTime.seconds)),
+            ("network_seconds", String(format: "%.3f", networkTime.seconds)),
+            ("total_seconds", String(format: "%.3f", total.seconds)),
+            ("window_ms_median", String(format: "%.2f", median * 1000)),
+            ("window_ms_p90", String(format: "%.2f", sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000)),
+            ("realtime_factor", String(format: "%.1f", audioSeconds / total.seconds)),
+            ("peak_rss_mb", String(format: "%.1f", Double(Self.peakResidentBytes()) / 1_048_576)),
+            ("steady_state_allocations", "\(steadyAllocations)"),
+            ("steady_state_windows", "\(windows - 1)"),
+        ]
+        if json {
+            print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            for (key, value) in result { print(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+        }
+    }
+
+    /// VmHWM: the process's peak resident set size.
+    static func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+            return kilobytes * 1024
+        }
+        return 0
+    }
+
+    /// Deterministic "music": a chord progression of harmonic tones, a bass line and noise-burst drums.
+    static func syntheticMusic(seconds: Double, sampleRate: Int) -> [Float] {
+        let count = Int(seconds * Double(sampleRate))
+        var samples = [Float](repeating: 0, count: count)
+        let chords: [[Double]] = [[261.63, 329.63, 392.0], [220.0, 261.63, 329.63], [174.61, 220.0, 261.63], [196.0, 246.94, 293.66]]
+        let beat = 0.5, rate = Double(sampleRate)
+        var noise: UInt32 = 22_222
+        for i in 0..<count {
+            let t = Double(i) / rate
+            let chord = chords[Int(t / 2) % chords.count]
+            var value = 0.0
+            for frequency in chord {
+                for harmonic in 1...3 { value += 0.05 / Double(harmonic) * sin(2 * .pi * frequency * Double(harmonic) * t) }
+            }
+            value += 0.12 * sin(2 * .pi * chord[0] / 2 * t)
+            let sinceBeat = t.truncatingRemainder(dividingBy: beat)
+            noise = noise &* 1_664_525 &+ 1_013_904_223
+            let white = Double(Int32(bitPattern: noise)) / Double(Int32.max)
+            value += 0.25 * white * exp(-sinceBeat * 30) + 0.4 * sin(2 * .pi * 55 * t) * exp(-sinceBeat * 12)
+            samples[i] = Float(value * 0.6)
+        }
+        return samples
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+Bench.main()

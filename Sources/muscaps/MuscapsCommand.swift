@@ -1,0 +1,39 @@
+import ArgumentParser
+import MusicTagging
+
+@main
+struct Muscaps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "muscaps",
+        abstract: "Describe music: tag audio files with musicnn and extract their features.",
+        discussion: """
+        Examples:
+          muscaps tag Examples/demo.wav
+          muscaps tag song.flac --model msd --hop 1 --top 5 --json
+          muscaps features song.flac --out song.features.safetensors --layer max_pool
+        Models are found in $MUSCAPS_MODELS, a Models/ folder beside the executable or one of its parents, \
+        or ~/.local/share/muscaps/Models.
+        """,
+        version: MusCapsVersion.string,
+        subcommands: [TagCommand.self, FeaturesCommand.self])
+}
+
+/// Options every musicnn-based subcommand shares.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Tagging model: mtt (MagnaTagATune, 50 tags), msd (Million Song Dataset, 50 tags) or a path to converted weights.", valueName: "mtt|msd|PATH"))
+    var model: String = "mtt"
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between window starts; windows are 2.99 s long (default: 2.992, no overlap, as musicnn).", valueName: "SECONDS"))
+    var hop: Double?
+
+    func validate() throws {
+        if let hop, !(hop > 0 && hop <= 60) { throw ValidationError("--hop must be between 0 and 60 seconds, got \(hop)") }
+    }
+
+    var hopFrames: Int { hop.map(MusicnnTagger.hopFrames(seconds:)) ?? Musicnn.windowFrames }
+
+    func loadTagger() throws -> MusicnnTagger {
+        let url = try MusicnnModelName.resolve(model)
+        return MusicnnTagger(model: try Musicnn(contentsOf: url), hopFrames: hopFrames)
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import AudioIO
+import Foundation
+import MusicTagging
+
+struct TagCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tag",
+        abstract: "Print the top musicnn tags of each window of audio files.",
+        discussion: """
+        Each line gives a window's time span in seconds and its most probable tags. Silent windows \
+        (below \(Int(MusicnnTagger.silenceThresholdDBFS)) dBFS) are marked silent and get no tags. \
+        With --json, one JSON object per window (JSON Lines): \
+        {"start": s, "end": s, "tags": {"name": probability, ...}} with the top K tags in rank order \
+        (plus "file" when several files are given, and "silent": true for silent windows). \
+        A file that cannot be read is reported on stderr and skipped; the exit code is then 1.
+        """)
+
+    @Argument(help: ArgumentHelp("Audio files (WAV, FLAC, OGG/Vorbis, Opus, MP3, … — anything libsndfile reads).", valueName: "FILE"))
+    var files: [String]
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "How many tags to show per window (50 shows all).")
+    var top: Int = 5
+
+    @Flag(name: .long, help: "Write JSON Lines instead of text.")
+    var json = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one audio file") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        let tagger = try modelOptions.loadTagger()
+        var failures = 0
+        for (fileIndex, path) in files.enumerated() {
+            do {
+                let audio = try AudioFileDecoder.decode(path)
+                if !json && files.count > 1 { print((fileIndex > 0 ? "\n" : "") + "\(path):") }
+                try tagFile(path: path, audio: audio, tagger: tagger)
+            } catch {
+                failures += 1
+                FileHandle.standardError.write(Data("muscaps: error: \(error)\n".utf8))
+            }
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    private func tagFile(path: String, audio: DecodedAudio, tagger: MusicnnTagger) throws {
+        guard audio.samples.contains(where: { $0 != 0 }) else {
+            throw TaggingError.silentFile(path: path)
+        }
+        let estimated = tagger.windowCount(frameCount: audio.samples.count / MelSpectrogram.hopLength + 1)
+        let progress = ProgressBar(total: estimated, label: URL(fileURLWithPath: path).lastPathComponent,
+                                   enabled: estimated > 20 && isatty(STDERR_FILENO) == 1)
+        let names = tagger.model.tags
+        try tagger.analyze(samples: audio.samples) { window, output in
+            let tags = window.isSilent ? [] : topTags(output.taggramBuffer, names: names, count: top)
+            if json {
+                var fields: [(String, String)] = []
+                if files.count > 1 { fields.append(("file", JSONText.string(path))) }
+                fields.append(("start", JSONText.number(window.start, digits: 4)))
+                fields.append(("end", JSONText.number(window.end, digits: 4)))
+                if window.isSilent { fields.append(("silent", "true")) }
+                fields.append(("tags", "{" + tags.map { "\(JSONText.string($0.tag)): \(JSONText.number(Double($0.probability), digits: 4))" }
+                    .joined(separator: ", ") + "}"))
+                print(JSONText.object(fields))
+            } else {
+                let span = String(format: "%7.2f – %7.2f", window.start, window.end)
+                let text = window.isSilent ? "(silence)"
+                    : tags.map { "\($0.tag) " + String(format: "%.2f", $0.probability) }.joined(separator: ", ")
+                print("\(span)  \(text)")
+            }
+            progress.advance()
+        }
+        progress.finish()
+    }
+}
+
+enum TaggingError: Error, CustomStringConvertible {
+    case silentFile(path: String)
+
+    var description: String {
+        switch self {
+        case let .silentFile(path): return "\(path): the audio is digital silence (every sample is zero); nothing to tag"
+        }
+    }
+}

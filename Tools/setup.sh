@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything MusCaps Live needs to build and test on Debian 12 (idempotent, non-interactive).
+# Run as root, or as a user with sudo. Safe to run again: apt skips what is already installed.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Build: the C libraries behind the system-library targets in Package.swift.
+BUILD_PACKAGES=(
+  pkg-config
+  libsndfile1-dev      # decoding WAV/FLAC/OGG/Opus/MP3
+  libsoxr-dev          # resampling (the library librosa's default resampler uses)
+  libfftw3-dev         # FFT for the mel spectrogram (single precision, fftw3f)
+  libopenblas-dev      # GEMM for convolutions and dense layers
+  libpulse-dev         # PulseAudio / PipeWire-pulse capture
+  libjack-jackd2-dev   # JACK capture
+  libdbus-1-dev        # D-Bus control interface
+  libsystemd-dev       # sd_notify
+)
+# Tests: real audio tools and servers the tests talk to.
+TEST_PACKAGES=(
+  sox libsox-fmt-all   # writes test files in other formats
+)
+
+# jackd2 asks about real-time limits during install; answer it up front.
+echo "jackd2 jackd/tweak_rt_limits boolean false" | $SUDO debconf-set-selections 2>/dev/null || true
+
+missing=()
+for package in "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+else
+  echo "setup: all Debian packages present" >&2
+fi
+
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
