@@ -402,8 +402,10 @@ def write_audio_readme(all_clips: list[Clip]) -> None:
         rel = c.path.relative_to(REPO_ROOT)
         name = c.path.name if c.path.parent == AUDIO_DIR else f"`{rel}`"
         lines.append(f"| {name} | {fmt} | {c.seconds:g} | {c.description} | `{sha256(c.path)[:16]}…` |")
-    lines += ["", "Golden musicnn outputs for these clips are in `../musicnn/` "
-              "(made by `Tools/musicnn/make_fixtures.py`).", ""]
+    lines += ["", "Golden musicnn outputs for the 16 kHz clips (and `Examples/demo.wav`) are in "
+              "`../musicnn/`; librosa's 16 kHz mono decode of `stereo44k.wav` is in "
+              "`Tests/AudioIOTests/Fixtures/stereo44k.librosa16k.safetensors`. Both are made by "
+              "`Tools/musicnn/make_fixtures.py`.", ""]
     (AUDIO_DIR / "README.md").write_text("\n".join(lines))
 
 

@@ -49,7 +49,8 @@ public struct AudioFileDecoder: Sendable {
         let channels = reader.channels
         let sourceRate = reader.sampleRate
         let ratio = Double(targetSampleRate) / Double(sourceRate)
-        let maximumFrames = Int(maximumDuration * Double(sourceRate))
+        let limit = (maximumDuration * Double(sourceRate)).rounded(.down)
+        let maximumFrames = limit.isNaN ? 0 : (limit >= 9.0e18 ? Int.max : max(0, Int(limit)))
 
         let resampler: StreamingResampler
         do {
@@ -80,7 +81,7 @@ public struct AudioFileDecoder: Sendable {
                 framesRead += got
                 if framesRead > maximumFrames {
                     throw AudioIOError.unsupportedStream(
-                        path: path, reason: "longer than the \(Int(maximumDuration)) s limit")
+                        path: path, reason: "longer than the limit of \(maximumDuration) s")
                 }
                 try resampler.process(interleaved: buffer) { samples.append(contentsOf: $0) }
             }

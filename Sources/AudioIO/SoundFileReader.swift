@@ -13,10 +13,10 @@ import Darwin
 /// Why the checks come before libsndfile: `sf_open` on a FIFO blocks forever, on a directory or an
 /// empty file it only says "Format not recognised", and for some failures (a text file named
 /// `.mp3`) it reports "File does not exist or is not a regular file" about a file that does exist.
-/// So the path is `stat`ed and opened here first (non-blocking, then re-checked with `fstat`), the
-/// descriptor is handed to `sf_open_fd`, and libsndfile's failures are classified with a look at
-/// the file's first bytes: a recognised container magic means a corrupt header, anything else an
-/// unrecognised format.
+/// So the path is `stat`ed and opened here first (non-blocking, then re-checked with `fstat`), a
+/// duplicate of the descriptor is handed to `sf_open_fd`, and libsndfile's failures are classified
+/// with a look at the file's first bytes: a recognised container magic means a corrupt header,
+/// anything else an unrecognised format.
 final class SoundFileReader {
     let path: String
     let sampleRate: Int
@@ -24,7 +24,6 @@ final class SoundFileReader {
     /// Frames the header announces (an estimate for MP3; reading continues until libsndfile stops).
     let announcedFrames: Int
     private let handle: OpaquePointer
-    private let descriptor: Int32
 
     /// libsndfile reports `sf_open` failures through one process-wide error slot (`sf_error(NULL)`),
     /// so opening and reading that slot happen under this lock.
@@ -67,10 +66,19 @@ final class SoundFileReader {
         // Back to blocking reads for libsndfile.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
 
+        // libsndfile gets its own duplicate of the descriptor and owns it (close_desc = SF_TRUE):
+        // libsndfile 1.2.0 closes the descriptor when sf_open_fd fails even if told not to, so
+        // handing it ours would lead to a double close. Ours stays open for sniffing the header.
+        let libraryDescriptor = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard libraryDescriptor >= 0 else {
+            let code = errno
+            close(fd)
+            throw AudioIOError.unreadable(path: path, reason: Self.systemMessage(code))
+        }
         var info = SF_INFO()
         var openError: (code: Int32, message: String) = (0, "")
         let opened: OpaquePointer? = Self.openLock.withLock {
-            let file = sf_open_fd(fd, Int32(SFM_READ), &info, 0 /* we close fd ourselves */)
+            let file = sf_open_fd(libraryDescriptor, Int32(SFM_READ), &info, Int32(SF_TRUE))
             if file == nil { openError = (sf_error(nil), String(cString: sf_strerror(nil))) }
             return file
         }
@@ -79,31 +87,32 @@ final class SoundFileReader {
             close(fd)
             throw Self.classify(code: openError.code, message: openError.message, magic: magic, path: path)
         }
-        handle = opened
-        descriptor = fd
+        close(fd)
 
+        // Validate before the last stored property is set: once the object is fully initialised,
+        // a throw would run deinit, which closes the handle too.
         let rate = Int(info.samplerate)
         let channelCount = Int(info.channels)
         guard channelCount >= 1, channelCount <= Self.maximumChannels else {
-            sf_close(opened); close(fd)
+            sf_close(opened)
             throw AudioIOError.unsupportedStream(path: path, reason: "\(channelCount) channels (1...\(Self.maximumChannels) supported)")
         }
         guard StreamingResampler.supportedRates.contains(Double(rate)) else {
-            sf_close(opened); close(fd)
+            sf_close(opened)
             throw AudioIOError.unsupportedSampleRate(path: path, rate: Double(rate), reason: "the file's rate must be within 1000...768000 Hz")
+        }
+        guard info.frames != 0 else {
+            sf_close(opened)
+            throw AudioIOError.noFrames(path: path)
         }
         sampleRate = rate
         channels = channelCount
         announcedFrames = info.frames > 0 ? Int(clamping: info.frames) : 0
-        if info.frames == 0 {
-            sf_close(opened); close(fd)
-            throw AudioIOError.noFrames(path: path)
-        }
+        handle = opened
     }
 
     deinit {
-        sf_close(handle)
-        close(descriptor)
+        sf_close(handle)   // also closes libsndfile's duplicate descriptor
     }
 
     /// Reads up to `frames` interleaved frames into `buffer`; returns the frames read, 0 at the end.

@@ -40,8 +40,8 @@ public final class Musicnn {
     public let weightsPath: String
 
     private let inputNorm: (scale: Float, shift: Float)
-    private let timbral: [TimeFreqConv2D]
-    private let temporal: [TimeFreqConv2D]
+    /// Timbral (7×38, 7×67) then temporal (128×1, 64×1, 32×1) branches, in feature-map channel order.
+    private let frontEnd: [TimeFreqConv2D]
     private let frontEndNorms: [ChannelAffine]
     private let midEnd: [TimeFreqConv2D]
     private let midEndNorms: [ChannelAffine]
@@ -89,16 +89,17 @@ public final class Musicnn {
                 bias: try file.finiteTensor("\(prefix)/bias", shape: [filters]),
                 inputTime: Self.windowFrames, inputFreq: inputFreq, padTop: padTop, padBottom: padBottom)
         }
-        let frames = Self.windowFrames, bands = Self.melBands
+        let bands = Self.melBands
         let input = try batchNorm(0, channels: 1)
         inputNorm = (input.scale[0], input.shift[0])
         // Timbral: 'valid' over frequency after an explicit 3+3 zero pad in time (kernel widths 0.4·96, 0.7·96).
-        timbral = [try conv(0, 7, 38, filters: 204, inputFreq: bands, padTop: 3, padBottom: 3),
+        let timbral = [try conv(0, 7, 38, filters: 204, inputFreq: bands, padTop: 3, padBottom: 3),
                    try conv(1, 7, 67, filters: 204, inputFreq: bands, padTop: 3, padBottom: 3)]
         // Temporal: TF 'same' padding puts (k−1)/2 rows on top and k/2 below.
-        temporal = try [128, 64, 32].enumerated().map { offset, kt in
+        let temporal = try [128, 64, 32].enumerated().map { offset, kt in
             try conv(2 + offset, kt, 1, filters: 51, inputFreq: bands, padTop: (kt - 1) / 2, padBottom: kt / 2)
         }
+        frontEnd = timbral + temporal
         frontEndNorms = try [204, 204, 51, 51, 51].enumerated().map { try batchNorm(1 + $0.offset, channels: $0.element) }
         midEnd = [try conv(5, 7, Self.frontEndChannels, filters: 64, inputFreq: Self.frontEndChannels, padTop: 3, padBottom: 3),
                   try conv(6, 7, 64, filters: 64, inputFreq: 64, padTop: 3, padBottom: 3),
@@ -112,13 +113,32 @@ public final class Musicnn {
         classifier = Dense(weight: try file.finiteTensor("dense_1/kernel", shape: [Self.penultimateUnits, tags.count]),
                            bias: try file.finiteTensor("dense_1/bias", shape: [tags.count]))
 
-        normalizedInput = .allocate(capacity: frames * bands)
-        let largestConv = (timbral + temporal + midEnd).map(\.outputCount).max()!
-        convOutput = .allocate(capacity: largestConv)
-        midEndInput = .allocate(capacity: frames * Self.frontEndChannels)
-        frequencyMinimum = .allocate(capacity: 204)
-        pooled = .allocate(capacity: 2 * Self.featureChannels)
-        hidden = .allocate(capacity: Self.penultimateUnits)
+        (normalizedInput, convOutput, midEndInput, frequencyMinimum, pooled, hidden) = Self.allocateScratch(largestConv: (frontEnd + midEnd).map(\.outputCount).max()!)
+    }
+
+    /// A copy for another thread: shares the immutable weights, owns its own scratch buffers.
+    public func replica() -> Musicnn { Musicnn(replicating: self) }
+
+    private init(replicating other: Musicnn) {
+        name = other.name
+        tags = other.tags
+        weightsPath = other.weightsPath
+        inputNorm = other.inputNorm
+        frontEnd = other.frontEnd.map { $0.replica() }
+        frontEndNorms = other.frontEndNorms
+        midEnd = other.midEnd.map { $0.replica() }
+        midEndNorms = other.midEndNorms
+        dense = other.dense
+        penultimateNorm = other.penultimateNorm
+        classifier = other.classifier
+        (normalizedInput, convOutput, midEndInput, frequencyMinimum, pooled, hidden) = Self.allocateScratch(largestConv: (frontEnd + midEnd).map(\.outputCount).max()!)
+    }
+
+    private static func allocateScratch(largestConv: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                                                              UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+        (.allocate(capacity: windowFrames * melBands), .allocate(capacity: largestConv),
+         .allocate(capacity: windowFrames * frontEndChannels), .allocate(capacity: 204),
+         .allocate(capacity: 2 * featureChannels), .allocate(capacity: penultimateUnits))
     }
 
     deinit {
@@ -142,14 +162,16 @@ public final class Musicnn {
         let stride = Self.featureChannels
         // Front end: each branch writes its channels of the feature map, frame by frame.
         var channelOffset = 0
-        for (branch, conv) in (timbral + temporal).enumerated() {
+        for branch in frontEnd.indices {  // index loops: enumerated() allocates its iterator in debug builds
+            let conv = frontEnd[branch]
             conv.forward(normalizedInput, into: convOutput)
             poolOverFrequency(conv, norm: frontEndNorms[branch], into: features + channelOffset, rowStride: stride)
             channelOffset += conv.filters
         }
         // Mid end: conv over all channels of the previous layer, ReLU, BN; 2nd and 3rd add their input.
         var inputOffset = 0, inputWidth = Self.frontEndChannels
-        for (layer, conv) in midEnd.enumerated() {
+        for layer in midEnd.indices {
+            let conv = midEnd[layer]
             // The conv reads a contiguous [frames × width] plane: gather it from the feature map.
             gather(features + inputOffset, width: inputWidth, rowStride: stride, into: midEndInput)
             conv.forward(midEndInput, into: convOutput)

@@ -27,18 +27,30 @@ public final class TimeFreqConv2D {
     /// im2col matrix `[outTime·outFreq, kernelTime·kernelFreq]`; unused when the kernel spans all frequencies.
     private let columns: UnsafeMutablePointer<Float>?
 
-    public init(kernel: Tensor, bias: Tensor, inputTime: Int, inputFreq: Int, padTop: Int, padBottom: Int) {
+    public convenience init(kernel: Tensor, bias: Tensor, inputTime: Int, inputFreq: Int, padTop: Int, padBottom: Int) {
         precondition(kernel.rank == 4 && kernel.shape[2] == 1, "expected a [kt, kf, 1, filters] kernel")
-        kernelTime = kernel.shape[0]
-        kernelFreq = kernel.shape[1]
-        filters = kernel.shape[3]
-        precondition(bias.count == filters && kernelFreq <= inputFreq)
+        precondition(bias.count == kernel.shape[3] && kernel.shape[1] <= inputFreq)
+        self.init(kernel: kernel.scalars, bias: bias.scalars, kernelTime: kernel.shape[0], kernelFreq: kernel.shape[1],
+                  filters: kernel.shape[3], inputTime: inputTime, inputFreq: inputFreq, padTop: padTop, padBottom: padBottom)
+    }
+
+    /// A copy for another thread: shares the (immutable) weights, owns new scratch buffers.
+    public func replica() -> TimeFreqConv2D {
+        TimeFreqConv2D(kernel: kernel, bias: bias, kernelTime: kernelTime, kernelFreq: kernelFreq, filters: filters,
+                       inputTime: inputTime, inputFreq: inputFreq, padTop: padTop, padBottom: padBottom)
+    }
+
+    private init(kernel: [Float], bias: [Float], kernelTime: Int, kernelFreq: Int, filters: Int,
+                 inputTime: Int, inputFreq: Int, padTop: Int, padBottom: Int) {
+        self.kernelTime = kernelTime
+        self.kernelFreq = kernelFreq
+        self.filters = filters
         self.inputTime = inputTime
         self.inputFreq = inputFreq
         self.padTop = padTop
         self.padBottom = padBottom
-        self.kernel = kernel.scalars
-        self.bias = bias.scalars
+        self.kernel = kernel
+        self.bias = bias
         paddedCount = (inputTime + padTop + padBottom) * inputFreq
         padded = .allocate(capacity: paddedCount)
         padded.initialize(repeating: 0, count: paddedCount)

@@ -27,6 +27,12 @@ enum JSONText {
         return text
     }
 
+    /// Media time in seconds with millisecond resolution (a frame is 16 ms).
+    static func seconds(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        return String(format: "%.3f", value)
+    }
+
     static func object(_ pairs: [(String, String)]) -> String {
         "{" + pairs.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import MusicTagging
+import NeuralCore
 
 @main
 struct Muscaps: ParsableCommand {
@@ -28,12 +30,18 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let hop, !(hop > 0 && hop <= 60) { throw ValidationError("--hop must be between 0 and 60 seconds, got \(hop)") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     var hopFrames: Int { hop.map(MusicnnTagger.hopFrames(seconds:)) ?? Musicnn.windowFrames }
 
+    @Option(name: .long, help: "Windows computed in parallel (default: one per core).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
     func loadTagger() throws -> MusicnnTagger {
         let url = try MusicnnModelName.resolve(model)
-        return MusicnnTagger(model: try Musicnn(contentsOf: url), hopFrames: hopFrames)
+        // Parallelism comes from running windows side by side; BLAS stays single-threaded in each.
+        BLAS.threadCount = 1
+        return MusicnnTagger(model: try Musicnn(contentsOf: url), hopFrames: hopFrames, workers: max(1, jobs))
     }
 }

@@ -61,8 +61,8 @@ struct TagCommand: ParsableCommand {
             if json {
                 var fields: [(String, String)] = []
                 if files.count > 1 { fields.append(("file", JSONText.string(path))) }
-                fields.append(("start", JSONText.number(window.start, digits: 4)))
-                fields.append(("end", JSONText.number(window.end, digits: 4)))
+                fields.append(("start", JSONText.seconds(window.start)))
+                fields.append(("end", JSONText.seconds(window.end)))
                 if window.isSilent { fields.append(("silent", "true")) }
                 fields.append(("tags", "{" + tags.map { "\(JSONText.string($0.tag)): \(JSONText.number(Double($0.probability), digits: 4))" }
                     .joined(separator: ", ") + "}"))

@@ -73,15 +73,21 @@ final class AudioFileDecoderFormatTests: XCTestCase {
     }
 
     func testSixteenKilohertzMonoIsNotResampled() throws {
-        // librosa skips the resampler when the rates match; so do we: samples are exactly the PCM values / 32768.
+        // librosa skips the resampler when the rates match; so do we. libsndfile reads 16-bit PCM
+        // as n / 32768, so every sample must be an exact multiple of 1/32768 within a quantisation
+        // step of what was written (the clipping writer scales by 32768 and rounds down) — a
+        // resampler would break both.
         let sine = TestSignals.sine(frequency: 1000, amplitude: 0.25, sampleRate: 16_000, frames: 16_000)
         let path = directory.path("16k.wav")
         try AudioFileWriter.write(sine, channels: 1, sampleRate: 16_000, format: .wav16, to: path)
         let decoded = try AudioFileDecoder.decode(path)
         XCTAssertEqual(decoded.samples.count, 16_000)
         for (index, (got, written)) in zip(decoded.samples, sine).enumerated() {
-            let quantised = (written * 32768).rounded() / 32768
-            if got != quantised { XCTFail("sample \(index): \(got) != \(quantised)"); break }
+            let code = got * 32_768
+            if code != code.rounded() || abs(got - written) > 1.01 / 32_768 {
+                XCTFail("sample \(index): \(got) (\(code) / 32768) for written \(written)")
+                break
+            }
         }
     }
 

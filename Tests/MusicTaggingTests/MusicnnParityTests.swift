@@ -23,16 +23,17 @@ final class MusicnnParityTests: XCTestCase {
                     model.forward(window: buffer.baseAddress! + w * Musicnn.windowFrames * Musicnn.melBands, into: output)
                 }
                 let label = "\(clip) \(modelName) window \(w)"
-                // Taggram: absolute 1e-3 (probabilities are ≤ 1, so relative 1e-3 of max(|p|, 1)).
-                assertClose(output.taggram, Array(taggram.row(w)), relative: 1e-3, absoluteFloor: 1, label + " taggram")
+                // Taggram: absolute 1e-3.
+                let worstTag = zip(output.taggram, taggram.row(w)).map { abs($0 - $1) }.max()!
+                XCTAssertLessThanOrEqual(worstTag, 1e-3, "\(label) taggram")
                 for (layer, name) in [(MusicnnLayer.maxPool, "max_pool"), (.meanPool, "mean_pool"), (.penultimate, "penultimate")] {
                     assertClose(output.values(of: layer), Array(try reference.tensor(name).row(w)),
-                                relative: 1e-3, absoluteFloor: 1e-2, "\(label) \(name)")
+                                relative: 1e-3, "\(label) \(name)")
                 }
                 if w < perFrameWindows {
                     for layer in [MusicnnLayer.timbral, .temporal, .cnn1, .cnn2, .cnn3] {
                         assertClose(output.values(of: layer), Array(try reference.tensor(layer.rawValue).row(w)),
-                                    relative: 1e-3, absoluteFloor: 1e-2, "\(label) \(layer.rawValue)")
+                                    relative: 1e-3, "\(label) \(layer.rawValue)")
                     }
                 }
             }

@@ -66,7 +66,7 @@ EXPECTED_LAYERS: list[tuple[str, str, tuple[int, ...], str]] = [
     ("batch_normalization_7", "bn", (64,), "BN after conv2d_6, + cnn1 -> cnn2"),
     ("conv2d_7", "conv", (7, 64, 1, 64), "mid-end layer 3, ReLU"),
     ("batch_normalization_8", "bn", (64,), "BN after conv2d_7, + cnn2 -> cnn3"),
-    ("batch_normalization_9", "bn", (1506,), "BN on [max_pool(753), mean_pool(753)]"),
+    ("batch_normalization_9", "bn", (1506,), "BN on the INTERLEAVED pools (max_0, mean_0, max_1, ...)"),
     ("dense", "dense", (1506, 200), "dense 1506 -> 200, ReLU"),
     ("batch_normalization_10", "bn", (200,), "BN after dense -> penultimate"),
     ("dense_1", "dense", (200, 50), "dense 200 -> 50 logits (sigmoid -> tag probabilities)"),
@@ -240,7 +240,8 @@ the checkpoint (the converter reads the file back and compares).
 Input: one window of 187 log-mel frames x 96 mel bands (3 s at 16 kHz, hop 256), as
 `[time=187, freq=96, channels=1]`. Frames are `log10(1 + 10000 * m)` where `m` is librosa's mel
 power (`sr=16000, n_fft=512, hop_length=256, n_mels=96`, Slaney mel scale and norm, Hann window,
-`center=True` with zero padding) **rounded to float16** and the log taken in float32.
+`center=True` with zero padding) **rounded to float16** (round-to-nearest-even, subnormals
+included, >= 65520 -> +inf; tiny powers become exactly 0) and the log taken in float32.
 For tagging, a clip is split into non-overlapping windows (hop 187), dropping the last partial one.
 
 Every batch norm is inference-mode `y = gamma * (x - moving_mean) / sqrt(moving_variance + 0.001)
@@ -267,8 +268,11 @@ is `ReLU(x * W + b)` and the BN comes **after** the ReLU. Dropout is the identit
    - `cnn2 = BN_7(ReLU(conv2d_6(cnn1))) + cnn1`;
    - `cnn3 = BN_8(ReLU(conv2d_7(cnn2))) + cnn2`.
 6. Concatenate `[front (561), cnn1 (64), cnn2 (64), cnn3 (64)]` -> `[187, 753]`.
-7. Back end: `max_pool` = max over time `[753]`, `mean_pool` = mean over time `[753]`; concatenate
-   **max first, then mean** -> `[1506]`; `batch_normalization_9`; `dense` (1506 -> 200), ReLU;
+7. Back end: `max_pool` = max over time `[753]`, `mean_pool` = mean over time `[753]`.
+   **The 1506 dense inputs are interleaved, not concatenated**: the graph concatenates the
+   `[753, 1]` max and mean maps on the last axis (-> `[753, 2]`) and flattens, so input
+   `2*i` is `max_pool[i]` and input `2*i + 1` is `mean_pool[i]`. `batch_normalization_9` and the
+   rows of `dense/kernel` use this interleaved order. Then `dense` (1506 -> 200), ReLU;
    `batch_normalization_10` -> `penultimate` `[200]`; `dense_1` (200 -> 50) -> logits; sigmoid ->
    tag probabilities (the "taggram" row for that window).
 

@@ -74,7 +74,9 @@ def forward(mel: np.ndarray, w: dict) -> dict[str, np.ndarray]:
     cnn3 = midend_layer(cnn2, "conv2d_7", "batch_normalization_8") + cnn2
     feats = np.concatenate([front, cnn1, cnn2, cnn3], axis=1)  # [T, 753]
     max_pool, mean_pool = feats.max(0), feats.mean(0)
-    h = bn(np.concatenate([max_pool, mean_pool]), w, "batch_normalization_9")
+    # The graph concatenates [753, 1] max and mean maps on the LAST axis -> [753, 2] and flattens
+    # it: the 1506 dense inputs are INTERLEAVED (max_0, mean_0, max_1, mean_1, ...).
+    h = bn(np.stack([max_pool, mean_pool], axis=1).reshape(-1), w, "batch_normalization_9")
     penultimate = bn(relu(h @ w["dense/kernel"] + w["dense/bias"]), w, "batch_normalization_10")
     logits = penultimate @ w["dense_1/kernel"] + w["dense_1/bias"]
     return {"timbral": np.concatenate([f74, f77], 1), "temporal": np.concatenate(temporal, 1),
