@@ -25,7 +25,7 @@ let package = Package(
         // MARK: System libraries (Debian -dev packages)
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: ["libsndfile1-dev"]),
         systemLibrary("CSoxr", pkgConfig: "soxr", apt: ["libsoxr-dev"]),
-        systemLibrary("CFFTW", pkgConfig: "fftw3f", apt: ["libfftw3-dev"]),
+        systemLibrary("CFFTW", pkgConfig: "fftw3", apt: ["libfftw3-dev"]),
         systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
         systemLibrary("CPulseAudio", pkgConfig: "libpulse-simple", apt: ["libpulse-dev"]),
         systemLibrary("CJack", pkgConfig: "jack", apt: ["libjack-jackd2-dev"]),

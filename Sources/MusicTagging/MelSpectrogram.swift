@@ -21,7 +21,7 @@ import Darwin
 /// 1. `center=True` with librosa ≥ 0.10's `pad_mode='constant'`: 256 zeros on both sides, so frame
 ///    `t` covers samples `[256t − 256, 256t + 256)` and there are `1 + n / 256` frames.
 /// 2. Periodic Hann window (`scipy.signal.get_window('hann', 512, fftbins=True)`), a 512-point real
-///    FFT (FFTW single precision), power `|X|²` for the 257 bins.
+///    FFT (FFTW, double precision as librosa), power `|X|²` for the 257 bins.
 /// 3. Slaney mel filterbank (`librosa.filters.mel(sr=16000, n_fft=512, n_mels=96, htk=False,
 ///    norm='slaney')`, see `Filterbank`), mel = weights · power.
 /// 4. Each mel energy is rounded to float16 — values of 65520 and more become +infinity, exactly as
@@ -32,12 +32,11 @@ import Darwin
 ///    power stays below ~1600); only float input several times beyond full scale gets there.
 ///
 /// librosa computes the FFT in float64 (a float64 window times float32 samples), rounds the spectrum
-/// to complex64 and takes the power in float32; the sum over the filterbank is a float32 GEMM. Here
-/// the FFT runs in float32 (FFTW single precision), which moves the power by a few float32 ulps of
-/// the frame's energy: against the librosa fixtures the mel power agrees to 2e-6 relative for bands
-/// within 30 dB of a frame's loudest. After the float16 cast about half of the log-mel values are
-/// bit-identical; the largest difference, 4.1e-4, is a quiet band whose power rounded to the
-/// neighbouring float16 (7–12 such values per 15 s clip). See MelSpectrogramTests.
+/// to complex64 and takes the power in float32 (`np.abs` is hypotf); the sum over the filterbank is a
+/// float32 GEMM. The same steps are taken here, with FFTW in double precision. A float32 FFT was
+/// tried first: its power differs by a few float32 ulps, and after the float16 cast 7–12 quiet bands
+/// per 15 s clip landed on the neighbouring float16 (log-mel off by up to 4.1e-4, 2e-3 relative).
+/// The double-precision FFT costs nothing measurable at 512 points. See MelSpectrogramTests.
 ///
 /// The whole-signal path (`compute`) is the primary one: musicnn's 187-frame windows are cut from the
 /// spectrogram of the whole file, and the live windower does the same on a stream through
@@ -64,13 +63,14 @@ public final class MelSpectrogram {
         case power
     }
 
-    /// FFTW's planner is not thread-safe — only `fftwf_execute` is (FFTW manual, "Thread safety").
-    /// Every `fftwf_plan_*` and `fftwf_destroy_plan` in the process must hold this lock; other FFTW
+    /// FFTW's planner is not thread-safe — only `fftw_execute` is (FFTW manual, "Thread safety").
+    /// Every `fftw_plan_*` and `fftw_destroy_plan` in the process must hold this lock; other FFTW
     /// users in the package should take it too.
     public static let fftwPlannerLock = PThreadMutex()
 
-    /// The periodic Hann window, `scipy.signal.get_window('hann', 512, fftbins=True)`, rounded to float.
-    public static let window: [Float] = periodicHann(count: fftSize).map { Float($0) }
+    /// The periodic Hann window, `scipy.signal.get_window('hann', 512, fftbins=True)`, kept in double
+    /// precision as librosa keeps it.
+    public static let window: [Double] = periodicHann(count: fftSize)
 
     /// librosa's Slaney filterbank for musicnn (96 bands, 0–8000 Hz, 512-point FFT at 16 kHz).
     public static let filterbank = Filterbank(sampleRate: sampleRate, fftSize: fftSize, melBands: melBands, fmin: 0, fmax: 8_000)
@@ -91,10 +91,10 @@ public final class MelSpectrogram {
     }
 
     private let plan: OpaquePointer
-    private let frameBuffer: UnsafeMutablePointer<Float>
-    private let spectrum: UnsafeMutablePointer<fftwf_complex>
+    private let frameBuffer: UnsafeMutablePointer<Double>
+    private let spectrum: UnsafeMutablePointer<fftw_complex>
     private let power: UnsafeMutablePointer<Float>
-    private let windowBuffer: UnsafeMutablePointer<Float>
+    private let windowBuffer: UnsafeMutablePointer<Double>
     /// The filterbank's nonzero weights, row after row, and where each row starts and ends.
     private let sparseWeights: UnsafeMutablePointer<Float>
     private let rowBins: [Range<Int>]
@@ -102,22 +102,22 @@ public final class MelSpectrogram {
 
     public init() {
         let n = Self.fftSize
-        guard let frame = fftwf_malloc(MemoryLayout<Float>.stride * n),
-              let spectrumMemory = fftwf_malloc(MemoryLayout<fftwf_complex>.stride * Self.binCount) else {
-            fatalError("fftwf_malloc failed: out of memory")
+        guard let frame = fftw_malloc(MemoryLayout<Double>.stride * n),
+              let spectrumMemory = fftw_malloc(MemoryLayout<fftw_complex>.stride * Self.binCount) else {
+            fatalError("fftw_malloc failed: out of memory")
         }
-        let frameFloats = frame.bindMemory(to: Float.self, capacity: n)
+        let frameFloats = frame.bindMemory(to: Double.self, capacity: n)
         frameFloats.initialize(repeating: 0, count: n)
-        let spectrumBins = spectrumMemory.bindMemory(to: fftwf_complex.self, capacity: Self.binCount)
+        let spectrumBins = spectrumMemory.bindMemory(to: fftw_complex.self, capacity: Self.binCount)
         spectrumBins.initialize(repeating: (0, 0), count: Self.binCount)
         frameBuffer = frameFloats
         spectrum = spectrumBins
         // FFTW_ESTIMATE: deterministic (MEASURE may pick a different algorithm run to run, changing the
         // last bits), instant to plan, and a 512-point transform costs ~1 µs either way.
         let created = Self.fftwPlannerLock.withLock {
-            fftwf_plan_dft_r2c_1d(Int32(n), frameFloats, spectrumBins, UInt32(FFTW_ESTIMATE))
+            fftw_plan_dft_r2c_1d(Int32(n), frameFloats, spectrumBins, UInt32(FFTW_ESTIMATE))
         }
-        guard let created else { fatalError("fftwf_plan_dft_r2c_1d(\(n)) failed") }
+        guard let created else { fatalError("fftw_plan_dft_r2c_1d(\(n)) failed") }
         plan = created
 
         power = .allocate(capacity: Self.binCount)
@@ -142,9 +142,9 @@ public final class MelSpectrogram {
     }
 
     deinit {
-        Self.fftwPlannerLock.withLock { fftwf_destroy_plan(plan) }
-        fftwf_free(frameBuffer)
-        fftwf_free(spectrum)
+        Self.fftwPlannerLock.withLock { fftw_destroy_plan(plan) }
+        fftw_free(frameBuffer)
+        fftw_free(spectrum)
         power.deallocate()
         windowBuffer.deallocate()
         sparseWeights.deallocate()
@@ -205,16 +205,20 @@ public final class MelSpectrogram {
             return
         }
         if lower > 0 { frameBuffer.update(repeating: 0, count: lower) }
-        for i in lower..<upper { frameBuffer[i] = base[first + i] * windowBuffer[i] }
+        for i in lower..<upper { frameBuffer[i] = Double(base[first + i]) * windowBuffer[i] }
         if upper < n { (frameBuffer + upper).update(repeating: 0, count: n - upper) }
     }
 
     /// FFT of the loaded frame, power spectrum, filterbank, compression: 96 values at `destination`.
     private func melFrame(scale: Scale, into destination: UnsafeMutablePointer<Float>) {
-        fftwf_execute(plan)
+        // librosa: float32 samples × float64 window → float64 rfft, stored as complex64; then
+        // `np.abs(S)**2` in float32 (|z| by hypotf). Same steps here, so the power rounds the same way —
+        // which matters because the float16 cast that follows turns last-bit differences into whole steps.
+        fftw_execute(plan)
         for bin in 0..<Self.binCount {
             let (real, imaginary) = spectrum[bin]
-            power[bin] = real * real + imaginary * imaginary
+            let magnitude = hypotf(Float(real), Float(imaginary))
+            power[bin] = magnitude * magnitude
         }
         // The filterbank as a sparse loop: the Slaney triangles cover 5 bins each on average (502
         // nonzero weights of 24,672), so this does 2% of the multiply-adds of the dense product.

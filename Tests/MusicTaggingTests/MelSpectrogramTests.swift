@@ -110,7 +110,7 @@ final class MelSpectrogramTests: XCTestCase {
         XCTAssertEqual(window.count, 512)
         XCTAssertEqual(window[0], 0)
         XCTAssertEqual(window[256], 1)
-        for n in 1..<256 { XCTAssertEqual(window[n], window[512 - n], "periodic Hann is symmetric about n = 256") }
+        for n in 1..<256 { XCTAssertEqual(window[n], window[512 - n], accuracy: 1e-15, "periodic Hann is symmetric about n = 256") }
         for n in stride(from: 0, to: 512, by: 37) {
             XCTAssertEqual(Double(window[n]), 0.5 - 0.5 * cos(2 * Double.pi * Double(n) / 512), accuracy: 1e-7)
         }
@@ -315,11 +315,13 @@ final class MelSpectrogramTests: XCTestCase {
     /// - the reference is what the log would be had our mel power rounded to the *adjacent* float16
     ///   (`compress` of `Float16(power).nextUp` or `.nextDown`, within 2 float32 ulps).
     ///
-    /// Why the second case: librosa's FFT runs in float64, ours in float32 (FFTW single precision),
-    /// so the mel power differs in its 6th–7th digit for quiet bands. The float16 cast then lands on
-    /// the neighbouring float16 once in a few thousand values; for quiet high bands float16 is
-    /// subnormal (steps of 2⁻²⁴ ≈ 6e-8), and one step is up to 2.1e-4 in log-mel — 2e-3 relative
-    /// when the log-mel is ~0.1. Such flips are counted and must stay rare (≤ 0.1% of values).
+    /// Why the second case: both FFTs run in float64 and round to complex64 alike, but the float32 sum
+    /// over the filterbank runs in another order than numpy's GEMM, so a mel power can differ in its
+    /// last float32 bit; if that straddles a float16 rounding boundary the cast lands on the
+    /// neighbouring float16. For quiet high bands float16 is subnormal (steps of 2⁻²⁴ ≈ 6e-8), and one
+    /// step is up to 2.1e-4 in log-mel — 2e-3 relative when the log-mel is ~0.1. Such flips are
+    /// counted and must stay rare: at most 2 per clip (measured: 0–1 in ~90,000 values; with a float32
+    /// FFT it was 7–12, which is why the FFT is double precision).
     private func compare(ours: [Float], power: [Float], reference: [Float])
         -> (maxAbsolute: Float, maxRelative: Float, float16Flips: Int, failures: Int, worst: Int)
     {
@@ -360,7 +362,7 @@ final class MelSpectrogramTests: XCTestCase {
                        "\(clip): \(result.failures) log-mel values beyond tolerance; worst at frame \(result.worst / 96) band \(result.worst % 96): "
                        + "\(result.worst >= 0 ? ours[result.worst] : 0) vs \(result.worst >= 0 ? reference.scalars[result.worst] : 0)",
                        file: file, line: line)
-        XCTAssertLessThanOrEqual(result.float16Flips, ours.count / 1_000, "\(clip): float16 rounding flips too often", file: file, line: line)
+        XCTAssertLessThanOrEqual(result.float16Flips, 2, "\(clip): float16 rounding flips too often", file: file, line: line)
         XCTAssertLessThanOrEqual(result.maxAbsolute, 5e-4, "\(clip): max |Δ| in log-mel", file: file, line: line)
     }
 
