@@ -41,6 +41,19 @@ public struct AudioFileDecoder: Sendable {
 
     /// Decodes the file at `path`. Every failure is an `AudioIOError` naming the file.
     public func decode(_ path: String) throws -> DecodedAudio {
+        var samples: [Float] = []
+        let info = try stream(path, reserve: { samples.reserveCapacity($0) }) { samples.append(contentsOf: $0) }
+        return DecodedAudio(
+            samples: samples, sampleRate: info.sampleRate, originalSampleRate: info.originalSampleRate,
+            originalChannels: info.originalChannels, originalFrameCount: info.originalFrameCount)
+    }
+
+    /// Decodes the file at `path` chunk by chunk, handing each block of mono samples at the target rate
+    /// to `body` as soon as it is resampled: memory stays bounded whatever the file's length, and the
+    /// concatenated chunks equal `decode(path).samples` exactly. Every failure is an `AudioIOError`
+    /// naming the file; errors thrown by `body` propagate unchanged.
+    public func stream(_ path: String, reserve: (Int) -> Void = { _ in },
+                       _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> DecodedAudioInfo {
         guard StreamingResampler.supportedRates.contains(Double(targetSampleRate)) else {
             throw AudioIOError.unsupportedSampleRate(
                 path: path, rate: Double(targetSampleRate), reason: "target rate must be within 1000...768000 Hz")
@@ -61,14 +74,26 @@ public struct AudioFileDecoder: Sendable {
             throw Self.attach(path: path, to: error)
         }
 
-        var samples: [Float] = []
         if reader.announcedFrames > 0, reader.announcedFrames <= maximumFrames {
-            samples.reserveCapacity(Int((Double(reader.announcedFrames) * ratio).rounded(.up)) + 1024)
+            reserve(Int((Double(reader.announcedFrames) * ratio).rounded(.up)) + 1024)
         }
         let chunk = UnsafeMutablePointer<Float>.allocate(capacity: readChunkFrames * channels)
         defer { chunk.deallocate() }
 
+        // librosa.resample(fix=True) keeps exactly ceil(n · ratio) samples. Only the flush can overshoot
+        // (soxr's output lags its input), so output is capped there and zero-padded after it.
         var framesRead = 0
+        var emitted = 0
+        var peak: Float = 0
+        let resampling = sourceRate != targetSampleRate
+        func deliver(_ block: UnsafeBufferPointer<Float>, cap: Int) throws {
+            let count = min(block.count, max(0, cap - emitted))
+            guard count > 0 else { return }
+            emitted += count
+            let delivered = UnsafeBufferPointer(rebasing: block[0..<count])
+            for value in delivered { peak = max(peak, abs(value)) }
+            try body(delivered)
+        }
         do {
             while true {
                 let got = try reader.read(into: chunk, frames: readChunkFrames)
@@ -83,26 +108,28 @@ public struct AudioFileDecoder: Sendable {
                     throw AudioIOError.unsupportedStream(
                         path: path, reason: "longer than the limit of \(maximumDuration) s")
                 }
-                try resampler.process(interleaved: buffer) { samples.append(contentsOf: $0) }
+                try resampler.process(interleaved: buffer) { try deliver($0, cap: Int.max) }
             }
-            try resampler.flush { samples.append(contentsOf: $0) }
+            guard framesRead > 0 else { throw AudioIOError.noFrames(path: path) }
+            let expected = resampling ? Int((Double(framesRead) * ratio).rounded(.up)) : Int.max
+            try resampler.flush { try deliver($0, cap: expected) }
+            if resampling && emitted < expected {
+                let zeros = [Float](repeating: 0, count: expected - emitted)
+                try zeros.withUnsafeBufferPointer { try deliver($0, cap: expected) }
+            }
         } catch let error as AudioIOError {
             throw Self.attach(path: path, to: error)
         }
-        guard framesRead > 0 else { throw AudioIOError.noFrames(path: path) }
+        return DecodedAudioInfo(sampleRate: targetSampleRate, originalSampleRate: sourceRate,
+                                originalChannels: channels, originalFrameCount: framesRead, sampleCount: emitted,
+                                peak: peak)
+    }
 
-        // librosa.resample(fix=True): exactly ceil(n * ratio) samples, padding with zeros or cutting.
-        if sourceRate != targetSampleRate {
-            let expected = Int((Double(framesRead) * ratio).rounded(.up))
-            if samples.count > expected {
-                samples.removeLast(samples.count - expected)
-            } else if samples.count < expected {
-                samples.append(contentsOf: repeatElement(0, count: expected - samples.count))
-            }
-        }
-        return DecodedAudio(
-            samples: samples, sampleRate: targetSampleRate, originalSampleRate: sourceRate,
-            originalChannels: channels, originalFrameCount: framesRead)
+    /// The number of samples `decode` will produce, from the file's header (nil when the header does not
+    /// say or the file cannot be opened) — for progress bars, before decoding.
+    public func estimatedSampleCount(_ path: String) -> Int? {
+        guard let reader = try? SoundFileReader(path: path), reader.announcedFrames > 0 else { return nil }
+        return Int((Double(reader.announcedFrames) * Double(targetSampleRate) / Double(reader.sampleRate)).rounded(.up))
     }
 
     /// Index of the first NaN or infinite sample, if any.

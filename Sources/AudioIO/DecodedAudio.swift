@@ -22,3 +22,16 @@ public struct DecodedAudio: Sendable, Equatable {
         self.originalFrameCount = originalFrameCount
     }
 }
+
+/// What `AudioFileDecoder.stream` learned about a file it decoded.
+public struct DecodedAudioInfo: Sendable, Equatable {
+    public var sampleRate: Int
+    public var originalSampleRate: Int
+    public var originalChannels: Int
+    public var originalFrameCount: Int
+    /// Samples delivered at `sampleRate`.
+    public var sampleCount: Int
+    /// Largest absolute sample value delivered (0 for digital silence).
+    public var peak: Float
+    public var duration: Double { Double(originalFrameCount) / Double(originalSampleRate) }
+}

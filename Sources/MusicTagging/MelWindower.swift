@@ -142,7 +142,12 @@ public final class MelWindower {
             frameOffset += drop
             frameCount = keep
         }
-        if frameCount == 0 { frameOffset = nextFrame }
+        // Frames skipped between windows (hop > window) leave a gap: what is stored lies before the next
+        // window, so start afresh at this frame.
+        if frameCount == 0 || frameOffset + frameCount != nextFrame {
+            frameOffset = nextFrame
+            frameCount = 0
+        }
         fill(frames.baseAddress! + frameCount * Self.bands)
         frameCount += 1
         nextFrame += 1

@@ -2,7 +2,7 @@ import AudioIO
 import Dispatch
 import Foundation
 
-/// One analysis window of a file: where it lies in the audio and whether it is silent.
+/// One analysis window: where it lies in the audio and whether it is silent.
 public struct AnalysisWindow: Sendable, Equatable {
     public let index: Int
     /// First spectrogram frame of the window.
@@ -13,14 +13,23 @@ public struct AnalysisWindow: Sendable, Equatable {
     /// RMS level of the window's samples in dBFS (−∞ for digital silence).
     public let levelDBFS: Double
     public var isSilent: Bool { levelDBFS < MusicnnTagger.silenceThresholdDBFS }
+
+    init(_ window: MelWindow) {
+        index = window.index
+        firstFrame = window.firstFrame
+        start = window.start
+        end = window.end
+        levelDBFS = window.levelDBFS
+    }
 }
 
-/// The file path of the tagging pipeline: samples → log-mel → 187-frame windows → musicnn.
+/// The tagging pipeline for a stream of audio: samples → `MelWindower` (log-mel, 187-frame windows) →
+/// musicnn → the caller's handler, window by window in order.
 ///
-/// Windows are cut from the spectrogram of the whole signal, exactly as the reference does
-/// (`musicnn.extractor.batch_data`): starts at 0, hop, 2·hop … while a whole window fits; the trailing
-/// partial window is dropped. A signal shorter than one window is padded with silence to one window
-/// (log-mel 0 is log10(1): no energy), so short clips still get tags.
+/// Windows are cut as the reference cuts them from a whole file (`musicnn.extractor.batch_data`):
+/// starts at 0, hop, 2·hop … while a whole window fits; the trailing partial window is dropped; a
+/// signal shorter than one window is padded with silence to one window. Audio is streamed, so memory
+/// does not grow with the file's length.
 ///
 /// Windows are independent, so with `workers > 1` batches of windows run in parallel, one model replica
 /// (shared weights, own scratch) per worker and single-threaded BLAS in each: on the 2-core machines we
@@ -32,9 +41,11 @@ public final class MusicnnTagger {
 
     public let model: Musicnn
     public let hopFrames: Int
-    private let spectrogram = MelSpectrogram()
     private let replicas: [Musicnn]
     private let outputs: [MusicnnOutput]
+    /// Each slot's copy of its pending window's log-mel frames and where that window lies.
+    private let pendingFrames: [UnsafeMutableBufferPointer<Float>]
+    private var pendingWindows: [AnalysisWindow] = []
     public var workers: Int { replicas.count }
 
     /// - Parameters:
@@ -46,62 +57,67 @@ public final class MusicnnTagger {
         self.hopFrames = hopFrames
         replicas = [model] + (1..<max(workers, 1)).map { _ in model.replica() }
         outputs = replicas.map { MusicnnOutput(tagCount: $0.tags.count) }
+        pendingFrames = replicas.map { _ in
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: Musicnn.windowFrames * Musicnn.melBands)
+            buffer.initialize(repeating: 0)
+            return buffer
+        }
+        pendingWindows.reserveCapacity(workers)
     }
 
-    /// Frames for a hop given in seconds (rounded to whole frames, at least one).
+    deinit { pendingFrames.forEach { $0.deallocate() } }
+
+    /// Frames for a hop given in seconds (rounded to whole 16 ms frames, at least one).
     public static func hopFrames(seconds: Double) -> Int {
         max(1, Int((seconds * Double(sampleRate) / Double(MelSpectrogram.hopLength)).rounded()))
     }
 
-    /// The windows `analyze` will produce for `frameCount` spectrogram frames.
-    public func windowCount(frameCount: Int) -> Int {
-        frameCount < Musicnn.windowFrames ? 1 : (frameCount - Musicnn.windowFrames) / hopFrames + 1
+    /// The windows a signal of `sampleCount` samples gives.
+    public func windowCount(sampleCount: Int) -> Int {
+        let frames = MelSpectrogram.frameCount(sampleCount: sampleCount)
+        return frames < Musicnn.windowFrames ? 1 : (frames - Musicnn.windowFrames) / hopFrames + 1
     }
 
-    /// Runs musicnn on every window of 16 kHz mono `samples`; `body` sees each window and the model's
-    /// outputs for it (valid until the next call).
+    /// Runs musicnn on every window of 16 kHz mono `samples`; `body` sees each window, in order, and the
+    /// model's outputs for it (valid until `body` returns).
     public func analyze(samples: [Float], body: (AnalysisWindow, MusicnnOutput) throws -> Void) rethrows {
-        var mel = spectrogram.compute(samples)
-        var frameCount = mel.count / Musicnn.melBands
-        if frameCount < Musicnn.windowFrames {
-            mel.append(contentsOf: [Float](repeating: 0, count: (Musicnn.windowFrames - frameCount) * Musicnn.melBands))
-            frameCount = Musicnn.windowFrames
-        }
-        let hopSeconds = Double(MelSpectrogram.hopLength) / Double(Self.sampleRate)
-        let total = windowCount(frameCount: frameCount)
-        var batchStart = 0
-        while batchStart < total {
-            let batch = min(workers, total - batchStart)
-            mel.withUnsafeBufferPointer { buffer in
-                // Slot i touches only replica i and output i, and the spectrogram is read-only while the
-                // batch runs: that is the invariant the unchecked wrapper stands for.
-                let shared = UncheckedSendable((buffer.baseAddress!, replicas, outputs, hopFrames, batchStart))
-                let run: @Sendable (Int) -> Void = { slot in
-                    let (mel, replicas, outputs, hop, first) = shared.value
-                    replicas[slot].forward(window: mel + (first + slot) * hop * Musicnn.melBands, into: outputs[slot])
-                }
-                if batch == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: batch, execute: run) }
-            }
-            for slot in 0..<batch {
-                let index = batchStart + slot, firstFrame = index * hopFrames
-                let window = AnalysisWindow(
-                    index: index, firstFrame: firstFrame,
-                    start: Double(firstFrame) * hopSeconds,
-                    end: Double(firstFrame + Musicnn.windowFrames) * hopSeconds,
-                    levelDBFS: Self.levelDBFS(samples, from: firstFrame * MelSpectrogram.hopLength,
-                                              count: Musicnn.windowFrames * MelSpectrogram.hopLength))
-                try body(window, outputs[slot])
-            }
-            batchStart += batch
-        }
+        let windower = MelWindower(hopFrames: hopFrames)
+        try windower.push(samples) { try enqueue($0, body) }
+        try windower.finish { try enqueue($0, body) }
+        try runPending(body)
     }
 
-    static func levelDBFS(_ samples: [Float], from start: Int, count: Int) -> Double {
-        let lower = min(max(start, 0), samples.count), upper = min(lower + count, samples.count)
-        guard upper > lower else { return -.infinity }
-        var sum = 0.0
-        for i in lower..<upper { sum += Double(samples[i]) * Double(samples[i]) }
-        return 10 * log10(sum / Double(upper - lower))
+    /// Decodes, resamples and tags an audio file as a stream (bounded memory for any length).
+    @discardableResult
+    public func analyze(file path: String, decoder: AudioFileDecoder = AudioFileDecoder(),
+                        body: (AnalysisWindow, MusicnnOutput) throws -> Void) throws -> DecodedAudioInfo {
+        let windower = MelWindower(hopFrames: hopFrames)
+        let info = try decoder.stream(path) { chunk in try windower.push(chunk) { try enqueue($0, body) } }
+        try windower.finish { try enqueue($0, body) }
+        try runPending(body)
+        return info
+    }
+
+    private func enqueue(_ window: MelWindow, _ body: (AnalysisWindow, MusicnnOutput) throws -> Void) rethrows {
+        let slot = pendingWindows.count
+        _ = pendingFrames[slot].update(fromContentsOf: window.frames)
+        pendingWindows.append(AnalysisWindow(window))
+        if pendingWindows.count == workers { try runPending(body) }
+    }
+
+    /// Runs the pending windows side by side, then hands them out in order.
+    private func runPending(_ body: (AnalysisWindow, MusicnnOutput) throws -> Void) rethrows {
+        let batch = pendingWindows.count
+        guard batch > 0 else { return }
+        defer { pendingWindows.removeAll(keepingCapacity: true) }
+        // Slot i touches only replica i, output i and frames i: the invariant the unchecked wrapper stands for.
+        let shared = UncheckedSendable((replicas, outputs, pendingFrames))
+        let run: @Sendable (Int) -> Void = { slot in
+            let (replicas, outputs, frames) = shared.value
+            replicas[slot].forward(window: frames[slot].baseAddress!, into: outputs[slot])
+        }
+        if batch == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: batch, execute: run) }
+        for slot in 0..<batch { try body(pendingWindows[slot], outputs[slot]) }
     }
 }
 

@@ -7,7 +7,12 @@
 /// with what follows, e.g. the frequency max-pool).
 ///
 /// All scratch memory is allocated in `init` for a fixed input size, so `forward` allocates nothing.
+/// The im2col matrix is built for a block of output frames at a time (at most `maxColumnFloats`,
+/// 2 MiB): the GEMMs stay large enough for full BLAS speed while each layer's scratch stays small
+/// (musicnn's first timbral layer would need 11.7 MB for a whole window).
 public final class TimeFreqConv2D {
+    public static let maxColumnFloats = 1 << 19
+
     public let inputTime: Int
     public let inputFreq: Int
     public let kernelTime: Int
@@ -24,8 +29,10 @@ public final class TimeFreqConv2D {
     /// Zero-padded copy of the input; the pad rows are never written after init.
     private let padded: UnsafeMutablePointer<Float>
     private let paddedCount: Int
-    /// im2col matrix `[outTime·outFreq, kernelTime·kernelFreq]`; unused when the kernel spans all frequencies.
+    /// im2col matrix `[blockFrames·outFreq, kernelTime·kernelFreq]`; unused when the kernel spans all frequencies.
     private let columns: UnsafeMutablePointer<Float>?
+    /// Output frames per im2col block.
+    private let blockFrames: Int
 
     public convenience init(kernel: Tensor, bias: Tensor, inputTime: Int, inputFreq: Int, padTop: Int, padBottom: Int) {
         precondition(kernel.rank == 4 && kernel.shape[2] == 1, "expected a [kt, kf, 1, filters] kernel")
@@ -57,8 +64,11 @@ public final class TimeFreqConv2D {
         let outTime = inputTime + padTop + padBottom - kernelTime + 1
         if kernelFreq == inputFreq {
             columns = nil
+            blockFrames = outTime
         } else {
-            let count = outTime * (inputFreq - kernelFreq + 1) * kernelTime * kernelFreq
+            let rowFloats = (inputFreq - kernelFreq + 1) * kernelTime * kernelFreq
+            blockFrames = max(1, min(outTime, Self.maxColumnFloats / rowFloats))
+            let count = blockFrames * rowFloats
             columns = .allocate(capacity: count)
             columns!.initialize(repeating: 0, count: count)
         }
@@ -77,16 +87,21 @@ public final class TimeFreqConv2D {
             if let columns {
                 // im2col: row (t, f) holds the kernelTime × kernelFreq patch whose top-left is padded[t, f].
                 let patch = kernelTime * kernelFreq
-                for t in 0..<outputTime {
-                    for f in 0..<outputFreq {
-                        let row = columns + (t * outputFreq + f) * patch
-                        for dt in 0..<kernelTime {
-                            (row + dt * kernelFreq).update(from: padded + (t + dt) * inputFreq + f, count: kernelFreq)
+                var blockStart = 0
+                while blockStart < outputTime {
+                    let frames = min(blockFrames, outputTime - blockStart)
+                    for t in 0..<frames {
+                        for f in 0..<outputFreq {
+                            let row = columns + (t * outputFreq + f) * patch
+                            for dt in 0..<kernelTime {
+                                (row + dt * kernelFreq).update(from: padded + (blockStart + t + dt) * inputFreq + f, count: kernelFreq)
+                            }
                         }
                     }
+                    BLAS.gemm(m: frames * outputFreq, n: filters, k: patch, a: columns, lda: patch,
+                              b: w, ldb: filters, c: output + blockStart * outputFreq * filters, ldc: filters)
+                    blockStart += frames
                 }
-                BLAS.gemm(m: outputTime * outputFreq, n: filters, k: patch, a: columns, lda: patch,
-                          b: w, ldb: filters, c: output, ldc: filters)
             } else {
                 // The kernel spans every frequency, so each kernel row meets one contiguous input row:
                 // sum kernelTime shifted GEMMs instead of copying patches.

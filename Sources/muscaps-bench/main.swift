@@ -64,7 +64,7 @@ struct Bench: ParsableCommand {
         let mel = MelSpectrogram().compute(samples)
         let melTime = clock.now - melStart
         let frames = mel.count / Musicnn.melBands
-        let windows = tagger.windowCount(frameCount: frames)
+        let windows = tagger.windowCount(sampleCount: samples.count)
         guard frames >= Musicnn.windowFrames, windows >= 3 else {
             throw ValidationError("need at least three 3-second windows of audio; got \(String(format: "%.1f", audioSeconds)) s")
         }

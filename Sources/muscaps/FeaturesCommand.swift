@@ -34,10 +34,9 @@ struct FeaturesCommand: ParsableCommand {
     func run() throws {
         let layer = MusicnnLayer(rawValue: self.layer)!
         let tagger = try modelOptions.loadTagger()
-        let audio = try AudioFileDecoder.decode(file)
         var values: [Float] = [], starts: [Float] = [], ends: [Float] = []
         var perWindow = 0
-        try tagger.analyze(samples: audio.samples) { window, output in
+        try tagger.analyze(file: file) { window, output in
             let layerValues = output.values(of: layer)
             perWindow = layerValues.count
             values.append(contentsOf: layerValues)

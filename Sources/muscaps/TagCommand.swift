@@ -37,9 +37,8 @@ struct TagCommand: ParsableCommand {
         var failures = 0
         for (fileIndex, path) in files.enumerated() {
             do {
-                let audio = try AudioFileDecoder.decode(path)
                 if !json && files.count > 1 { print((fileIndex > 0 ? "\n" : "") + "\(path):") }
-                try tagFile(path: path, audio: audio, tagger: tagger)
+                try tagFile(path: path, tagger: tagger)
             } catch {
                 failures += 1
                 FileHandle.standardError.write(Data("muscaps: error: \(error)\n".utf8))
@@ -48,15 +47,12 @@ struct TagCommand: ParsableCommand {
         if failures > 0 { throw ExitCode.failure }
     }
 
-    private func tagFile(path: String, audio: DecodedAudio, tagger: MusicnnTagger) throws {
-        guard audio.samples.contains(where: { $0 != 0 }) else {
-            throw TaggingError.silentFile(path: path)
-        }
-        let estimated = tagger.windowCount(frameCount: audio.samples.count / MelSpectrogram.hopLength + 1)
+    private func tagFile(path: String, tagger: MusicnnTagger) throws {
+        let estimated = AudioFileDecoder().estimatedSampleCount(path).map { tagger.windowCount(sampleCount: $0) } ?? 0
         let progress = ProgressBar(total: estimated, label: URL(fileURLWithPath: path).lastPathComponent,
                                    enabled: estimated > 20 && isatty(STDERR_FILENO) == 1)
         let names = tagger.model.tags
-        try tagger.analyze(samples: audio.samples) { window, output in
+        let info = try tagger.analyze(file: path) { window, output in
             let tags = window.isSilent ? [] : topTags(output.taggramBuffer, names: names, count: top)
             if json {
                 var fields: [(String, String)] = []
@@ -76,6 +72,9 @@ struct TagCommand: ParsableCommand {
             progress.advance()
         }
         progress.finish()
+        // Every window was printed (as silent); still tell the user, and the exit status, that there was
+        // nothing to tag.
+        if info.peak == 0 { throw TaggingError.silentFile(path: path) }
     }
 }
 

@@ -88,3 +88,30 @@ final class StreamingResamplerTests: XCTestCase {
         XCTAssertEqual(addresses.count, 1)
     }
 }
+
+/// `AudioFileDecoder.stream` hands out exactly what `decode` returns, in bounded chunks.
+final class StreamingDecodeTests: XCTestCase {
+    func testStreamedChunksConcatenateToTheDecodedSamples() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MusicTaggingTests/Fixtures/audio/stereo44k.wav").path
+        let decoder = AudioFileDecoder(readChunkFrames: 5_000)
+        let whole = try decoder.decode(path)
+        var streamed: [Float] = [], largestChunk = 0
+        let info = try decoder.stream(path) { chunk in
+            largestChunk = max(largestChunk, chunk.count)
+            streamed.append(contentsOf: chunk)
+        }
+        XCTAssertEqual(streamed, whole.samples)
+        XCTAssertEqual(info.sampleCount, whole.samples.count)
+        XCTAssertEqual(info.originalFrameCount, whole.originalFrameCount)
+        XCTAssertLessThan(largestChunk, 5_000, "chunks stay bounded by the read size")
+        XCTAssertEqual(decoder.estimatedSampleCount(path), whole.samples.count)
+    }
+
+    func testErrorsFromTheConsumerPropagateUnchanged() throws {
+        struct Stop: Error {}
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("MusicTaggingTests/Fixtures/audio/piano.wav").path
+        XCTAssertThrowsError(try AudioFileDecoder().stream(path) { _ in throw Stop() }) { XCTAssertTrue($0 is Stop) }
+    }
+}

@@ -53,6 +53,11 @@ final class LayerTests: XCTestCase {
         checkConvolution(time: 9, freq: 12, kt: 7, kf: 5, filters: 3, padTop: 3, padBottom: 3)
     }
 
+    func testConvolutionComputedInSeveralIm2colBlocksMatchesDefinition() {
+        // 51 × 7 × 150 floats per output frame → 9 frames per block, 40 frames = 5 blocks, the last short.
+        checkConvolution(time: 40, freq: 200, kt: 7, kf: 150, filters: 3, padTop: 3, padBottom: 3)
+    }
+
     func testConvolutionSpanningAllFrequenciesMatchesDefinition() {
         checkConvolution(time: 10, freq: 6, kt: 7, kf: 6, filters: 4, padTop: 3, padBottom: 3)
     }
