@@ -1,5 +1,7 @@
 """Tags one audio file with the TensorFlow musicnn reference and reports where the time goes.
 
+Usage: reference_tag.py AUDIO [MODEL] [--breakdown]. Without --breakdown the process does only what a
+user does (import, `extractor`), so it can be timed from outside; with it, it also times the stages.
 Development-only (runs in the reference virtualenv, see Tools/README.md). Prints one JSON object:
 import_seconds (TensorFlow + musicnn import), extractor_seconds (the package's `extractor` as a user
 calls it, cold), preprocess_seconds (librosa load + mel, `batch_data`, warm), the network's median and
@@ -23,13 +25,20 @@ from musicnn.extractor import batch_data, extractor  # noqa: E402
 imported = time.perf_counter()
 
 path = sys.argv[1]
-model = sys.argv[2] if len(sys.argv) > 2 else "MTT_musicnn"
+breakdown = "--breakdown" in sys.argv[2:]
+model = next((a for a in sys.argv[2:] if not a.startswith("--")), "MTT_musicnn")
 n_frames = 187
 
 # What a user runs: the package's extractor, cold (librosa load + mel, graph, restore, inference).
 t0 = time.perf_counter()
 taggram, tags = extractor(path, model=model, input_length=3, input_overlap=False, extract_features=False)
 extractor_seconds = time.perf_counter() - t0
+
+if not breakdown:
+    # End to end only: what the caller times from the outside, nothing else in this process.
+    print(json.dumps({"import_seconds": imported - started, "extractor_seconds": extractor_seconds,
+                      "windows": int(taggram.shape[0]), "tags": list(tags), "taggram": taggram.tolist()}))
+    sys.exit(0)
 
 # Preprocessing alone, warm (librosa's first call also pays its own imports and numba compilation).
 t0 = time.perf_counter()
