@@ -39,13 +39,18 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSoxr"]),
         /// Mel spectrograms, musicnn, tag vocabularies.
         .target(name: "MusicTagging", dependencies: ["NeuralCore", "AudioIO", "CFFTW"]),
+        /// Caption metrics as pycocoevalcap computes them: PTB tokenizer, BLEU, ROUGE-L, CIDEr-D natively;
+        /// METEOR and SPICE through their official jars; retrieval recall.
+        .target(name: "CaptionMetrics"),
+        /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
+        .target(name: "Captioning", dependencies: ["NeuralCore", "AudioIO", "MusicTagging"]),
 
         /// Test and benchmark support: counts heap allocations to prove steady-state paths allocate nothing.
         .target(name: "CAllocationCounter"),
 
         // MARK: Executables: argument parsing and wiring only
         .executableTarget(name: "muscaps", dependencies: [
-            "MusicTagging", "AudioIO", "NeuralCore",
+            "MusicTagging", "AudioIO", "NeuralCore", "Captioning", "CaptionMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -63,6 +68,8 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
+        .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore"]),
     ]
 )

@@ -387,6 +387,10 @@ HAND_LINES = [
     "\u00df STRASSE", "\u0130", "\u01c5", "\ufb01ne", "\u2160 \u2163", "\u0660\u0661", "\u0967",
     "\u3000ideographic\u3000space", "\u2009thin", "\u202fnarrow", "\u2012figure", "\u2011nb-hyphen",
     "\u2010hyphen", "a\u2010b", "a\u2011b", "a\u2212b", "\u00ab\u00bb",
+    # letters by Unicode version (the lexer's [:letter:] is Unicode 4.0): 4.0, 4.1, 5.0, 5.1, 5.2, 6.0, later
+    "a\u0221b a\u0234b", "a\u0238b a\u2c00b a\u1d6cb", "a\u07cab a\u0242b", "a\u1e9eb a\ua640b a\ua78bb",
+    "a\u0800b a\u1bc0b", "a\u0526b a\u0527b", "a\ua7aeb a\u08a0b", "\u1e9e\u1e9e", "x\u2c00", "\u2c00",
+    "\u0660\u0661 \u07c0\u07c1 \u1090\u1091 \ua8d0",
 ]
 
 

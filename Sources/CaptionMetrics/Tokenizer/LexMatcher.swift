@@ -2,7 +2,7 @@
 /// automaton, each with its own tag; one run from a position reports, for every tag, where its pattern
 /// can end — which is what a longest-match lexer needs (JFlex semantics: longest match wins, the
 /// earlier rule wins a tie).
-struct LexMatcher {
+struct LexMatcher: Sendable {
     private var classOf: [Int32] = []    // class index on the state's one labelled edge, or -1
     private var target: [Int32] = []     // where that edge goes
     private var epsilon: [[Int32]] = []  // ε-edges

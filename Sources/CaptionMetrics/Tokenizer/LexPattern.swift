@@ -8,13 +8,11 @@
 /// - named classes, inside or outside brackets: `\p{L}` letter, `\p{Nd}` digit, `\p{Lu}` upper case —
 ///   with the character tables of Unicode 4.0 (see `ScalarClass.isLetter`);
 /// - groups `( )`, alternation `|`, quantifiers `* + ? {n} {n,m}`.
-indirect enum LexPattern {
+indirect enum LexPattern: Sendable {
     case scalar(ScalarClass)
     case sequence([LexPattern])
     case choice([LexPattern])
     case repeated(LexPattern, min: Int, max: Int?)  // max nil: unbounded
-
-    static let empty = LexPattern.sequence([])
 
     /// Parses `source`; a malformed pattern is a programming error in the rule table.
     init(_ source: String) {
@@ -24,7 +22,7 @@ indirect enum LexPattern {
 }
 
 /// A set of scalars: explicit ranges plus Unicode general-category tests, possibly negated.
-struct ScalarClass {
+struct ScalarClass: Sendable {
     var ranges: [ClosedRange<UInt32>] = []
     var letters = false
     var digits = false

@@ -14,6 +14,12 @@ public enum CrossEntropy {
         public var count: Int
         /// Σ of the per-row losses (for summing over batches or per-caption log-likelihoods).
         public var sum: Double
+
+        public init(loss: Float, count: Int, sum: Double) {
+            self.loss = loss
+            self.count = count
+            self.sum = sum
+        }
     }
 
     /// Computes the loss and, when `gradient` is given, dL/dlogits (`[rows, classes]`, may alias nothing).

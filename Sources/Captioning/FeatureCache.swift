@@ -1,0 +1,95 @@
+import AudioIO
+import Foundation
+import MusicTagging
+import NeuralCore
+
+/// Audio features of one track: one row per non-overlapping musicnn window (2.992 s).
+public struct TrackFeatures: Sendable {
+    public let trackId: String
+    /// `[chunks, dimension]`.
+    public let features: Tensor
+    /// Length of the audio in seconds.
+    public let duration: Double
+    public var chunkCount: Int { features.shape[0] }
+}
+
+/// Computes track features as the reference's `CNNEncoder` does for musicnn: the audio is cut into
+/// non-overlapping 3 s chunks (musicnn's 187-frame windows, the trailing partial chunk dropped) and each
+/// chunk gives the 753-d `max_pool` of musicnn's feature map. The same windower and network serve the
+/// live daemon, so training and live captioning see the same features.
+public final class TrackFeatureExtractor {
+    public let tagger: MusicnnTagger
+    /// Identifies the extractor in cache paths and checkpoints, e.g. "musicnn-mtt".
+    public let identifier: String
+    public var dimension: Int { Musicnn.featureChannels }
+
+    public init(tagger: MusicnnTagger, identifier: String) {
+        precondition(tagger.hopFrames == Musicnn.windowFrames, "features are computed on non-overlapping windows")
+        self.tagger = tagger
+        self.identifier = identifier
+    }
+
+    public func extract(trackId: String, audioPath: String) throws -> TrackFeatures {
+        var rows: [Float] = []
+        let duration: Double
+        if audioPath.lowercased().hasSuffix(".npy") {
+            let samples = try NumpyAudio.read(audioPath)
+            duration = Double(samples.count) / Double(MusicnnTagger.sampleRate)
+            tagger.analyze(samples: samples) { _, output in rows.append(contentsOf: output.maxPoolBuffer) }
+        } else {
+            let info = try tagger.analyze(file: audioPath) { _, output in rows.append(contentsOf: output.maxPoolBuffer) }
+            duration = info.duration
+        }
+        return TrackFeatures(trackId: trackId, features: Tensor(shape: [rows.count / dimension, dimension], scalars: rows), duration: duration)
+    }
+}
+
+/// Track features cached on disk, one safetensors file per track under
+/// `<dataset>/features/<extractor>/`, each remembering the size and modification time of the audio it
+/// came from: re-running `prepare` recomputes only new or changed tracks.
+public struct FeatureCache: Sendable {
+    public let directory: URL
+
+    public init(datasetDirectory: URL, extractor: String) {
+        directory = datasetDirectory.appendingPathComponent("features").appendingPathComponent(extractor)
+    }
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// A file name for any track id: percent-encodes everything but letters, digits, `-`, `_` and `.`.
+    public func url(for trackId: String) -> URL {
+        var name = ""
+        for byte in trackId.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if (byte < 0x80 && (scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)))) || "-_.".unicodeScalars.contains(scalar), !(name.isEmpty && byte == UInt8(ascii: ".")) {
+                name.unicodeScalars.append(scalar)
+            } else {
+                name += String(format: "%%%02X", byte)
+            }
+        }
+        return directory.appendingPathComponent(name + ".safetensors")
+    }
+
+    static func signature(of audioPath: String) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: audioPath),
+              let size = attributes[.size] as? NSNumber, let modified = attributes[.modificationDate] as? Date else { return nil }
+        return "\(size.int64Value)@\(Int64((modified.timeIntervalSince1970 * 1000).rounded()))"
+    }
+
+    /// The cached features, if present, readable and made from the audio as it is now.
+    public func load(trackId: String, audioPath: String?) -> TrackFeatures? {
+        guard let file = try? SafetensorsFile(contentsOf: url(for: trackId)),
+              let features = try? file.finiteTensor("features"), features.rank == 2, features.shape[0] > 0 else { return nil }
+        if let audioPath, file.metadata["source_signature"] != Self.signature(of: audioPath) { return nil }
+        return TrackFeatures(trackId: trackId, features: features, duration: Double(file.metadata["duration"] ?? "") ?? 0)
+    }
+
+    public func store(_ track: TrackFeatures, audioPath: String) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try SafetensorsWriter.write(
+            tensors: [("features", track.features)],
+            metadata: ["track_id": track.trackId, "source": audioPath, "source_signature": Self.signature(of: audioPath) ?? "",
+                       "duration": String(track.duration)],
+            to: url(for: track.trackId))
+    }
+}
