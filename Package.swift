@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages)
@@ -39,11 +40,21 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSoxr"]),
         /// Mel spectrograms, musicnn, tag vocabularies.
         .target(name: "MusicTagging", dependencies: ["NeuralCore", "AudioIO", "CFFTW"]),
+        /// Live capture: PulseAudio, JACK, file and stdin sources into a lock-free ring, resampled to 16 kHz mono.
+        .target(name: "AudioCapture", dependencies: ["AudioIO", "CAudioCapture", "CPulseAudio", "CJack"]),
+        /// The audio-thread half of capture, in C so no Swift runtime runs there: the SPSC ring, JACK/Pulse callbacks.
+        .target(name: "CAudioCapture", dependencies: ["CPulseAudio", "CJack"]),
         /// Caption metrics as pycocoevalcap computes them: PTB tokenizer, BLEU, ROUGE-L, CIDEr-D natively;
         /// METEOR and SPICE through their official jars; retrieval recall.
         .target(name: "CaptionMetrics"),
         /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
         .target(name: "Captioning", dependencies: ["NeuralCore", "AudioIO", "MusicTagging"]),
+        /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
+        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "CMusCapsHost", "MusicTagging", "NeuralCore", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
+        /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.
+        .target(name: "CMusCapsPlugin"),
+        /// Host side of the ABI, in C: async-signal-safe crash attribution and the guarded plugin calls.
+        .target(name: "CMusCapsHost", dependencies: ["CMusCapsPlugin"]),
 
         /// Test and benchmark support: counts heap allocations to prove steady-state paths allocate nothing.
         .target(name: "CAllocationCounter"),
@@ -63,13 +74,40 @@ let package = Package(
             "MusicTagging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        /// Loads output plugins as muscapsd does and feeds them synthetic captions (plugin authors, crash tests).
+        .executableTarget(name: "muscaps-plugin-probe", dependencies: [
+            "LiveCaptioning",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // MARK: Tests
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
+        .testTarget(name: "AudioCaptureTests", dependencies: ["AudioCapture", "CAudioCapture", "AudioIO", "CJack", "CPulseAudio"]),
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "muscaps-plugin-probe"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore"]),
     ]
 )
+
+// MARK: Output plugins: real shared libraries (`lib<product>.so` in the build directory) against the plugin ABI.
+// Written in C: each exports only `muscaps_plugin_descriptor` and runs no language runtime of its own (SwiftPM's
+// link step still records libswiftCore, which the daemon has loaded anyway).
+// The test plugins misbehave on purpose (Plugins/TestPlugins/README.md).
+let outputPlugins: [(product: String, target: String, path: String)] = [
+    ("muscaps-plugin-stdout", "MusCapsStdoutPlugin", "Plugins/Stdout"),
+    ("muscaps-plugin-file", "MusCapsFilePlugin", "Plugins/File"),
+] + ["WrongABI", "NoSymbol", "BadSize", "NullFunction", "Future", "Slow", "Hang", "Crash"].map {
+    ("muscaps-testplugin-\($0.lowercased())", "MusCapsTestPlugin\($0)", "Plugins/TestPlugins/\($0)")
+}
+package.targets.append(.target(name: "MusCapsPluginSupport", dependencies: ["CMusCapsPlugin"], path: "Plugins/Support"))
+for plugin in outputPlugins {
+    let support: [Target.Dependency] = plugin.path.contains("TestPlugins") ? [] : ["MusCapsPluginSupport"]
+    package.targets.append(.target(name: plugin.target, dependencies: ["CMusCapsPlugin"] + support, path: plugin.path,
+                                   publicHeadersPath: ".", // a plugin has no headers of its own
+                                   linkerSettings: [.linkedLibrary("m")]))
+    package.products.append(.library(name: plugin.product, type: .dynamic, targets: [plugin.target]))
+}

@@ -12,7 +12,7 @@ BUILD_PACKAGES=(
   pkg-config
   libsndfile1-dev      # decoding WAV/FLAC/OGG/Opus/MP3
   libsoxr-dev          # resampling (the library librosa's default resampler uses)
-  libfftw3-dev         # FFT for the mel spectrogram (single precision, fftw3f)
+  libfftw3-dev         # FFT for the mel spectrogram (double precision, as librosa)
   libopenblas-dev      # GEMM for convolutions and dense layers
   libpulse-dev         # PulseAudio / PipeWire-pulse capture
   libjack-jackd2-dev   # JACK capture

@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -375,9 +376,12 @@ static int add_caption(file_output *self, const char *label, double t0, double t
         return 0;
     }
     if (write_pending(self, error, error_size) != 0) return -1;
-    double start = fmax(t0, self->last_end), end = fmax(t1, start); // never overlap the previous cue
     size_t line_count = wrap(self, label, strlen(label));
-    if (line_count <= self->max_lines && end - start <= self->max_duration) {
+    if (line_count == 0) return 0;
+    size_t cues = (line_count + self->max_lines - 1) / self->max_lines;
+    // Never overlap the previous cue; give every cue at least min_duration.
+    double start = fmax(t0, self->last_end), end = fmax(t1, start + (double)cues * self->min_duration);
+    if (cues == 1 && end - start <= self->max_duration) {
         msp_buffer_clear(&self->pending_label);
         msp_append_string(&self->pending_label, label);
         if (self->pending_label.failed) return msp_error(error, error_size, "out of memory"), -1;
@@ -448,7 +452,7 @@ static void *file_create(const muscaps_plugin_config *config, char *error, size_
         } else if (!strcmp(key, "tags")) {
             bad = msp_parse_unsigned(key, value, 0, 50, &self->tags, error, error_size) != 0;
         } else if (!strcmp(key, "min_duration")) {
-            bad = msp_parse_seconds(key, value, 0, 60, &self->min_duration, error, error_size) != 0;
+            bad = msp_parse_seconds(key, value, 0.1, 60, &self->min_duration, error, error_size) != 0;
         } else if (!strcmp(key, "max_duration")) {
             bad = msp_parse_seconds(key, value, 0.5, 3600, &self->max_duration, error, error_size) != 0;
         } else {
@@ -526,9 +530,9 @@ static void file_destroy(void *instance) {
     file_free(self);
 }
 
-static const muscaps_plugin_descriptor descriptor = {
+static const muscaps_plugin_desc descriptor = {
     .abi_version = MUSCAPS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(muscaps_plugin_descriptor),
+    .struct_size = sizeof(muscaps_plugin_desc),
     .name = "file",
     .version = "1.0.0",
     .description = "captions into JSON Lines, WebVTT or SRT files, with rotation",
@@ -538,4 +542,4 @@ static const muscaps_plugin_descriptor descriptor = {
     .destroy = file_destroy,
 };
 
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

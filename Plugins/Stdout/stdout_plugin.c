@@ -146,9 +146,9 @@ static void stdout_destroy(void *instance) {
     free(self);
 }
 
-static const muscaps_plugin_descriptor descriptor = {
+static const muscaps_plugin_desc descriptor = {
     .abi_version = MUSCAPS_PLUGIN_ABI_VERSION,
-    .struct_size = sizeof(muscaps_plugin_descriptor),
+    .struct_size = sizeof(muscaps_plugin_desc),
     .name = "stdout",
     .version = "1.0.0",
     .description = "caption lines or JSON Lines on standard output",
@@ -158,4 +158,4 @@ static const muscaps_plugin_descriptor descriptor = {
     .destroy = stdout_destroy,
 };
 
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

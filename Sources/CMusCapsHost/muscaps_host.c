@@ -244,16 +244,16 @@ static void terminate_error(char *error, size_t error_size) {
     if (error && error_size > 0) error[error_size - 1] = '\0';
 }
 
-const muscaps_plugin_descriptor *muscaps_host_call_descriptor(const char *label, const void *symbol) {
+const muscaps_plugin_desc *muscaps_host_call_descriptor(const char *label, const void *symbol) {
     muscaps_plugin_descriptor_fn function;
     memcpy(&function, &symbol, sizeof function); // object pointer -> function pointer, as dlsym requires
     enter(label, "muscaps_plugin_descriptor");
-    const muscaps_plugin_descriptor *descriptor = function();
+    const muscaps_plugin_desc *descriptor = function();
     leave();
     return descriptor;
 }
 
-void *muscaps_host_call_create(const char *label, const muscaps_plugin_descriptor *descriptor,
+void *muscaps_host_call_create(const char *label, const muscaps_plugin_desc *descriptor,
                                const muscaps_plugin_config *config, char *error, size_t error_size) {
     clear_error(error, error_size);
     enter(label, "create");
@@ -263,7 +263,7 @@ void *muscaps_host_call_create(const char *label, const muscaps_plugin_descripto
     return instance;
 }
 
-int muscaps_host_call_emit(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance,
+int muscaps_host_call_emit(const char *label, const muscaps_plugin_desc *descriptor, void *instance,
                            const muscaps_event *event, char *error, size_t error_size) {
     clear_error(error, error_size);
     enter(label, "emit");
@@ -273,7 +273,7 @@ int muscaps_host_call_emit(const char *label, const muscaps_plugin_descriptor *d
     return status;
 }
 
-int muscaps_host_call_flush(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance,
+int muscaps_host_call_flush(const char *label, const muscaps_plugin_desc *descriptor, void *instance,
                             char *error, size_t error_size) {
     clear_error(error, error_size);
     enter(label, "flush");
@@ -283,7 +283,7 @@ int muscaps_host_call_flush(const char *label, const muscaps_plugin_descriptor *
     return status;
 }
 
-void muscaps_host_call_destroy(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance) {
+void muscaps_host_call_destroy(const char *label, const muscaps_plugin_desc *descriptor, void *instance) {
     enter(label, "destroy");
     descriptor->destroy(instance);
     leave();

@@ -97,19 +97,21 @@ public final class DecoderState {
     public func selectRows(_ parents: UnsafeBufferPointer<Int32>) {
         let newRows = parents.count
         precondition(newRows >= 1 && newRows <= maxRows, "selectRows: \(newRows) rows, capacity \(maxRows)")
-        for p in parents { precondition(p >= 0 && Int(p) < rows, "selectRows: parent \(p) outside \(rows) rows") }
-        func gather(_ buffer: FloatBuffer, width: Int) {
-            let scratch = reorderScratch.pointer
-            for (i, p) in parents.enumerated() { (scratch + i * width).update(from: buffer.pointer + Int(p) * width, count: width) }
-            buffer.pointer.update(from: scratch, count: newRows * width)
-        }
-        gather(encoderInput, width: encoderWidth)
-        gather(decoderInput, width: 2 * hiddenSize)
-        gather(encoderCell, width: hiddenSize)
-        gather(decoderCell, width: hiddenSize)
-        for (i, p) in parents.enumerated() { reorderSources.pointer[i] = rowSource.pointer[Int(p)] }
+        // Index loops only: iterators and local closures allocate in unoptimised builds.
+        for i in 0..<newRows { precondition(parents[i] >= 0 && Int(parents[i]) < rows, "selectRows: parent \(parents[i]) outside \(rows) rows") }
+        gather(encoderInput, width: encoderWidth, parents: parents)
+        gather(decoderInput, width: 2 * hiddenSize, parents: parents)
+        gather(encoderCell, width: hiddenSize, parents: parents)
+        gather(decoderCell, width: hiddenSize, parents: parents)
+        for i in 0..<newRows { reorderSources.pointer[i] = rowSource.pointer[Int(parents[i])] }
         rowSource.pointer.update(from: reorderSources.pointer, count: newRows)
         rows = newRows
+    }
+
+    private func gather(_ buffer: FloatBuffer, width: Int, parents: UnsafeBufferPointer<Int32>) {
+        let scratch = reorderScratch.pointer
+        for i in 0..<parents.count { (scratch + i * width).update(from: buffer.pointer + Int(parents[i]) * width, count: width) }
+        buffer.pointer.update(from: scratch, count: parents.count * width)
     }
 
     public func selectRows(_ parents: [Int32]) {

@@ -52,8 +52,8 @@ extension MusCapsModel {
         guard chunkCounts.count == sources, features.count == sources * chunkStride * k else {
             throw CaptioningError.invalidBatch("features hold \(features.count) values, expected [\(sources), \(chunkStride), \(k)] with \(sources) chunk counts")
         }
-        for n in chunkCounts where n < 1 || Int(n) > chunkStride || Int(n) > state.maxChunks {
-            throw CaptioningError.invalidBatch("a track has \(n) chunks; must be 1…\(min(chunkStride, state.maxChunks))")
+        for s in 0..<sources where chunkCounts[s] < 1 || Int(chunkCounts[s]) > min(chunkStride, state.maxChunks) {
+            throw CaptioningError.invalidBatch("track \(s) has \(chunkCounts[s]) chunks; must be 1…\(min(chunkStride, state.maxChunks))")
         }
         guard state.vocabularySize == vocabularySize, state.hiddenSize == h else {
             throw CaptioningError.invalidBatch("decoder state was made for another model")

@@ -11,6 +11,9 @@ extension MusCapsModel {
     @discardableResult
     public func forwardTraining(_ batch: CaptionBatch, dropoutMask: [Float]? = nil) throws -> Float {
         try validate(batch)
+        if batch.batchSize < 2 {
+            throw CaptioningError.invalidBatch("training needs at least 2 rows per batch (BatchNorm1d on batch statistics; the reference drops the last short batch)")
+        }
         if let dropoutMask, dropoutMask.count != batch.batchSize * batch.steps * configuration.decoderHiddenSize {
             throw CaptioningError.invalidBatch("dropout mask has \(dropoutMask.count) values, expected [\(batch.batchSize), \(batch.steps), \(configuration.decoderHiddenSize)]")
         }
@@ -262,10 +265,8 @@ extension MusCapsModel {
         let a = ws.audio.pointer, enc = ws.encoder, dec = ws.decoder
         enc.reserve(steps: steps, batch: b, hiddenSize: h)
         dec.reserve(steps: steps, batch: b, hiddenSize: h)
-        for cache in [enc, dec] {
-            cache.hidden(0).update(from: a, count: b * h)
-            cache.cell(0).update(from: a, count: b * h)
-        }
+        enc.hidden(0).update(from: a, count: b * h); enc.cell(0).update(from: a, count: b * h)
+        dec.hidden(0).update(from: a, count: b * h); dec.cell(0).update(from: a, count: b * h)
         encoder.refreshBias()
         decoder.refreshBias()
         // Per batch: chunk projections for the attention MLP and for the decoder input.
@@ -316,7 +317,8 @@ extension MusCapsModel {
         let dh1 = ws.encoderHiddenGradient.pointer, dh2 = ws.decoderHiddenGradient.pointer
         let dh1Carry = ws.encoderHiddenCarry.pointer, dc1 = ws.encoderCellCarry.pointer
         let dh2Carry = ws.decoderHiddenCarry.pointer, dc2 = ws.decoderCellCarry.pointer
-        for p in [dh1Carry, dc1, dh2Carry, dc2] { p.update(repeating: 0, count: state) }
+        dh1Carry.update(repeating: 0, count: state); dc1.update(repeating: 0, count: state)
+        dh2Carry.update(repeating: 0, count: state); dc2.update(repeating: 0, count: state)
         ws.projectedGradient.pointer.update(repeating: 0, count: b * l * att)
         ws.chunkGateGradient.pointer.update(repeating: 0, count: b * l * g4)
         let dBeta = ws.betaGradient.pointer

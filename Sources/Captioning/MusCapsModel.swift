@@ -103,7 +103,11 @@ public final class MusCapsModel {
     }
 
     /// Sum of all parameter versions: changes whenever any weight is modified through the API.
-    var weightsVersion: Int { stateTensors.reduce(0) { $0 &+ $1.version } }
+    var weightsVersion: Int {
+        var total = 0
+        for i in 0..<stateTensors.count { total &+= stateTensors[i].version }  // index loop: no iterator boxes in debug builds
+        return total
+    }
 
     // MARK: Saving and loading
 

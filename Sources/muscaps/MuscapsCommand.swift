@@ -17,7 +17,8 @@ struct Muscaps: ParsableCommand {
         or ~/.local/share/muscaps/Models.
         """,
         version: MusCapsVersion.string,
-        subcommands: [TagCommand.self, FeaturesCommand.self])
+        subcommands: [TagCommand.self, FeaturesCommand.self, PrepareCommand.self, ScoreCommand.self,
+                      TrainCommand.self, CaptionCommand.self, EvalCommand.self, IndexCommand.self, SearchCommand.self])
 }
 
 /// Options every musicnn-based subcommand shares.

@@ -42,7 +42,17 @@ struct TokenizerFixture: Decodable {
         let ptb: String
         let tokenized: String
     }
+    /// Every BMP character from `first` to `last` but `excluded`, as "a?b" and as "?" alone: the ranges
+    /// where the jar made "a?b" ONE token, and where it kept "?" (did not delete it as untokenizable).
+    struct BMPProbe: Decodable {
+        let first: UInt32
+        let last: UInt32
+        let excluded: [UInt32]
+        let in_word: [[UInt32]]
+        let kept_alone: [[UInt32]]
+    }
     let lines: [Line]
+    let bmp: BMPProbe
 
     static func load() throws -> TokenizerFixture {
         try JSONDecoder().decode(TokenizerFixture.self,

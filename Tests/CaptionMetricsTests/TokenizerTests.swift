@@ -45,4 +45,42 @@ final class TokenizerTests: XCTestCase {
         }
         XCTAssertEqual(failures, 0, "\(failures) of \(fixture.lines.count) lines differ")
     }
+
+    /// Every BMP character inside a word and alone, against the jar: pins the Unicode tables (letters are
+    /// Unicode 6.x there, with a few categories changed since) and the set of characters it deletes.
+    func testEveryBMPCharacterIsClassifiedAsByTheJar() throws {
+        let probe = try TokenizerFixture.load().bmp
+        let excluded = Set(probe.excluded)
+        let cps = (probe.first...probe.last).filter { !excluded.contains($0) && !(0xD800...0xDFFF).contains($0) }
+        var lines: [String] = []
+        for cp in cps {
+            let c = String(Unicode.Scalar(cp)!)
+            lines.append("a" + c + "b")
+            lines.append(c)
+        }
+        let raw = PTBTokenizer().rawTokens(lines)
+        var inWord: [UInt32] = [], kept: [UInt32] = []
+        for (k, cp) in cps.enumerated() {
+            if raw[2 * k].count == 1 { inWord.append(cp) }
+            if !raw[2 * k + 1].isEmpty { kept.append(cp) }
+        }
+        func ranges(_ values: [UInt32]) -> [[UInt32]] {
+            var out: [[UInt32]] = []
+            for v in values {
+                if let last = out.last, last[1] == v - 1 { out[out.count - 1][1] = v } else { out.append([v, v]) }
+            }
+            return out
+        }
+        let gotInWord = ranges(inWord), gotKept = ranges(kept)
+        XCTAssertEqual(gotInWord, probe.in_word, "characters that continue a word: \(describeDifference(gotInWord, probe.in_word))")
+        XCTAssertEqual(gotKept, probe.kept_alone, "characters kept alone: \(describeDifference(gotKept, probe.kept_alone))")
+    }
+
+    private func describeDifference(_ got: [[UInt32]], _ want: [[UInt32]]) -> String {
+        func expand(_ r: [[UInt32]]) -> Set<UInt32> { Set(r.flatMap { $0[0]...$0[1] }) }
+        let g = expand(got), w = expand(want)
+        let extra = g.subtracting(w).sorted().prefix(20).map { String($0, radix: 16) }
+        let missing = w.subtracting(g).sorted().prefix(20).map { String($0, radix: 16) }
+        return "extra \(extra), missing \(missing)"
+    }
 }

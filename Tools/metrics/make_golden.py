@@ -5,8 +5,9 @@ Writes
   Tests/CaptionMetricsTests/Fixtures/golden.json     ~50 music-caption cases: inputs, PTB tokenization,
                                                       Bleu_1..4, ROUGE_L, CIDEr (CIDEr-D), METEOR — corpus
                                                       and per case — plus two sub-corpora (3 cases, 1 case)
-  Tests/CaptionMetricsTests/Fixtures/tokenizer.json  ~1,000 extra lines (hand-picked traps + seeded fuzz)
-                                                      through the real Stanford PTBTokenizer, token for token
+  Tests/CaptionMetricsTests/Fixtures/tokenizer.json  ~1,600 extra lines (hand-picked traps + seeded fuzz)
+                                                      through the real Stanford PTBTokenizer, token for token,
+                                                      and an exhaustive probe of every BMP character
 
 Run from the repository root with the metrics venv (see Tools/README.md, "Caption metrics"):
   .venv-metrics/bin/python Tools/metrics/make_golden.py
@@ -354,6 +355,51 @@ def fuzz_lines(count, seed):
     return lines
 
 
+def noisy_lines(count, seed):
+    """Fuzz lines with random characters sprinkled in (any BMP code point but line breaks and surrogates,
+    plus Σ and İ often): exercises Unicode classes and Java's lower-casing (final sigma)."""
+    rng = random.Random(seed)
+    line_breaks = {0x0A, 0x0D, 0x0B, 0x0C, 0x85, 0x2028, 0x2029}
+    lines = []
+    for line in fuzz_lines(count, seed + 1):
+        chars = list(line)
+        for _ in range(rng.randint(0, 3)):
+            while True:
+                cp = rng.choice([rng.randint(0x20, 0x2FFF), rng.randint(0x20, 0x7F), rng.randint(0x80, 0x3FF),
+                                 rng.randint(0x2000, 0x2BFF), rng.randint(0xA000, 0xFFFF), 0x3A3, 0x3A3, 0x130])
+                if cp not in line_breaks and not 0xD800 <= cp <= 0xDFFF:
+                    break
+            chars.insert(rng.randrange(len(chars) + 1), chr(cp))
+        lines.append("".join(chars))
+    return lines
+
+
+def ranges(values):
+    out = []
+    for v in values:
+        if out and out[-1][1] == v - 1:
+            out[-1][1] = v
+        else:
+            out.append([v, v])
+    return out
+
+
+def bmp_probe():
+    """Every BMP character (but line breaks and surrogates) twice through the jar: inside a word ("a?b": one
+    token or not) and alone ("?": kept or deleted as untokenizable). Recorded as code-point ranges; this pins
+    down the jar's Unicode tables exhaustively."""
+    line_breaks = {0x0A, 0x0D, 0x0B, 0x0C, 0x85, 0x2028, 0x2029}
+    cps = [cp for cp in range(0x20, 0x10000) if cp not in line_breaks and not 0xD800 <= cp <= 0xDFFF]
+    lines = []
+    for cp in cps:
+        lines += ["a%sb" % chr(cp), chr(cp)]
+    raw = raw_ptb(lines)
+    in_word = [cp for cp, out in zip(cps, raw[0::2]) if out and " " not in out]
+    kept = [cp for cp, out in zip(cps, raw[1::2]) if out != ""]
+    return {"first": cps[0], "last": cps[-1], "excluded": sorted(line_breaks),
+            "in_word": ranges(in_word), "kept_alone": ranges(kept)}
+
+
 HAND_LINES = [
     # the notes' list, and neighbours of each trap
     "don't", "it's", "it\u2019s", "90's", "\u201990s", "'90s", "90's-style", "feel-good", "hip-hop",
@@ -387,10 +433,12 @@ HAND_LINES = [
     "\u00df STRASSE", "\u0130", "\u01c5", "\ufb01ne", "\u2160 \u2163", "\u0660\u0661", "\u0967",
     "\u3000ideographic\u3000space", "\u2009thin", "\u202fnarrow", "\u2012figure", "\u2011nb-hyphen",
     "\u2010hyphen", "a\u2010b", "a\u2011b", "a\u2212b", "\u00ab\u00bb",
-    # letters by Unicode version (the lexer's [:letter:] is Unicode 4.0): 4.0, 4.1, 5.0, 5.1, 5.2, 6.0, later
+    # letters by Unicode version (the jar's [:letter:] tables are Unicode 6.x: 6.1 letters are letters,
+    # 7.0 ones are untokenizable): 4.0, 4.1, 5.0, 5.1, 5.2, 6.0, 6.1, 7.0, 8.0, later
     "a\u0221b a\u0234b", "a\u0238b a\u2c00b a\u1d6cb", "a\u07cab a\u0242b", "a\u1e9eb a\ua640b a\ua78bb",
     "a\u0800b a\u1bc0b", "a\u0526b a\u0527b", "a\ua7aeb a\u08a0b", "\u1e9e\u1e9e", "x\u2c00", "\u2c00",
     "\u0660\u0661 \u07c0\u07c1 \u1090\u1091 \ua8d0",
+    "a\u08a1b a\ua7aab a\u0620b a\u1cf5b a\u0d29b", "a\u037fb a\u0528b a\ua7b0b a\u08b3b a\u13f8b a\uab70b",
 ]
 
 
@@ -455,13 +503,13 @@ def main():
         f.write("\n")
 
     # Tokenizer-only fixture: hand-picked traps, then fuzz; one batch, in order.
-    lines = HAND_LINES + fuzz_lines(800, seed=20261126)
+    lines = HAND_LINES + fuzz_lines(800, seed=20261126) + noisy_lines(600, seed=20261127)
     tokenized = tokenize_batch(lines)
     raw = raw_ptb(lines)
     for t, p, z in zip(lines, raw, tokenized):
         assert punct_filter(p) == z, (t, p, z)
-    tok_fixture = dict(provenance, lines=[{"text": t, "ptb": p, "tokenized": z}
-                                          for t, p, z in zip(lines, raw, tokenized)])
+    tok_fixture = dict(provenance, bmp=bmp_probe(), lines=[{"text": t, "ptb": p, "tokenized": z}
+                                                           for t, p, z in zip(lines, raw, tokenized)])
     with open(os.path.join(OUT_DIR, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tok_fixture, f, ensure_ascii=False, indent=0)
         f.write("\n")

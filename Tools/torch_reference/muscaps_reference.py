@@ -16,9 +16,13 @@ import warnings
 import torch
 import torch.nn as nn
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from torch.nn.utils import weight_norm  # the original's (deprecated) API: weight_g / weight_v
+
+
+def weight_norm(module):
+    """The original's torch.nn.utils.weight_norm (deprecated; parameters weight_g [out, 1] and weight_v)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.nn.utils.weight_norm(module)
 
 
 class Config:

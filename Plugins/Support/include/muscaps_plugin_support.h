@@ -3,7 +3,7 @@
 // Helpers shared by the plugins built in this package (stdout, file): a growable text buffer, the
 // JSON Lines encoding of an event (byte for byte the same as LiveCaptioning's CaptionEvent.jsonLine),
 // time stamps, option parsing. Linked statically into each plugin with hidden visibility, so a
-// plugin exports nothing but muscaps_plugin_descriptor and two plugins never bind to each other's copy.
+// plugin exports nothing but muscaps_plugin_desc and two plugins never bind to each other's copy.
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

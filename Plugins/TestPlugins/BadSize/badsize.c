@@ -2,8 +2,8 @@
 // function pointers the host would read). The host must refuse it.
 #include "muscaps_plugin.h"
 
-static const muscaps_plugin_descriptor descriptor = {
+static const muscaps_plugin_desc descriptor = {
     .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = 24, .name = "badsize", .version = "0",
     .description = "test: struct_size too small",
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

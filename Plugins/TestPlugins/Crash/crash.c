@@ -52,9 +52,9 @@ static int emit(void *instance, const muscaps_event *event, char *error, size_t 
 static int flush(void *instance, char *error, size_t error_size) { (void)instance, (void)error, (void)error_size; return 0; }
 static void destroy(void *instance) { free(instance); }
 
-static const muscaps_plugin_descriptor descriptor = {
-    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_descriptor), .name = "crash",
+static const muscaps_plugin_desc descriptor = {
+    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_desc), .name = "crash",
     .version = "0", .description = "test: crashes on the Nth event", .create = create, .emit = emit, .flush = flush,
     .destroy = destroy,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

@@ -9,7 +9,7 @@
 
 // What a future version of muscaps_plugin.h might declare: the same prefix plus appended fields.
 typedef struct {
-    muscaps_plugin_descriptor v1;
+    muscaps_plugin_desc v1;
     int (*reconfigure)(void *instance, const muscaps_plugin_config *config, char *error, size_t error_size);
     uint64_t capabilities;
 } future_descriptor;
@@ -61,4 +61,4 @@ static const future_descriptor descriptor = {
     .reconfigure = reconfigure,
     .capabilities = 0xFFFF,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor.v1; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor.v1; }

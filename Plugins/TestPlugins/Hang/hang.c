@@ -38,9 +38,9 @@ static void destroy(void *instance) {
     free(instance);
 }
 
-static const muscaps_plugin_descriptor descriptor = {
-    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_descriptor), .name = "hang",
+static const muscaps_plugin_desc descriptor = {
+    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_desc), .name = "hang",
     .version = "0", .description = "test: never returns", .create = create, .emit = emit, .flush = flush,
     .destroy = destroy,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

@@ -12,9 +12,9 @@ static int emit(void *instance, const muscaps_event *event, char *error, size_t 
 }
 static void destroy(void *instance) { (void)instance; }
 
-static const muscaps_plugin_descriptor descriptor = {
-    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_descriptor),
+static const muscaps_plugin_desc descriptor = {
+    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_desc),
     .name = "nullfunction", .version = "0", .description = "test: NULL flush",
     .create = create, .emit = emit, .flush = NULL, .destroy = destroy,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

@@ -28,9 +28,9 @@ static int emit(void *instance, const muscaps_event *event, char *error, size_t 
 static int flush(void *instance, char *error, size_t error_size) { (void)instance, (void)error, (void)error_size; return 0; }
 static void destroy(void *instance) { free(instance); }
 
-static const muscaps_plugin_descriptor descriptor = {
-    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_descriptor), .name = "slow",
+static const muscaps_plugin_desc descriptor = {
+    .abi_version = MUSCAPS_PLUGIN_ABI_VERSION, .struct_size = sizeof(muscaps_plugin_desc), .name = "slow",
     .version = "0", .description = "test: sleeps for every event", .create = create, .emit = emit, .flush = flush,
     .destroy = destroy,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

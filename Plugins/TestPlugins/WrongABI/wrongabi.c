@@ -12,8 +12,8 @@ static int emit(void *instance, const muscaps_event *event, char *error, size_t 
 static int flush(void *instance, char *error, size_t error_size) { (void)instance, (void)error, (void)error_size; return 0; }
 static void destroy(void *instance) { (void)instance; }
 
-static const muscaps_plugin_descriptor descriptor = {
-    .abi_version = 99, .struct_size = sizeof(muscaps_plugin_descriptor), .name = "wrongabi", .version = "0",
+static const muscaps_plugin_desc descriptor = {
+    .abi_version = 99, .struct_size = sizeof(muscaps_plugin_desc), .name = "wrongabi", .version = "0",
     .description = "test: wrong ABI version", .create = create, .emit = emit, .flush = flush, .destroy = destroy,
 };
-MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void) { return &descriptor; }
+MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void) { return &descriptor; }

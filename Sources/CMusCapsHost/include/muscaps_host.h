@@ -41,18 +41,18 @@ void muscaps_host_thread_finish(void);
 int muscaps_host_register_image(const void *address_in_image, const char *label);
 
 /// Calls the plugin's exported descriptor function under the crash guard.
-const muscaps_plugin_descriptor *muscaps_host_call_descriptor(const char *label, const void *symbol);
+const muscaps_plugin_desc *muscaps_host_call_descriptor(const char *label, const void *symbol);
 
 /// Guarded calls: set the thread's crash label to `label` (kept alive by the caller) and the call
 /// name, call the plugin, clear both. `error` must hold at least `error_size` >= 1 bytes; it is set
 /// to "" before the call and NUL-terminated after it.
-void *muscaps_host_call_create(const char *label, const muscaps_plugin_descriptor *descriptor,
+void *muscaps_host_call_create(const char *label, const muscaps_plugin_desc *descriptor,
                                const muscaps_plugin_config *config, char *error, size_t error_size);
-int muscaps_host_call_emit(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance,
+int muscaps_host_call_emit(const char *label, const muscaps_plugin_desc *descriptor, void *instance,
                            const muscaps_event *event, char *error, size_t error_size);
-int muscaps_host_call_flush(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance,
+int muscaps_host_call_flush(const char *label, const muscaps_plugin_desc *descriptor, void *instance,
                             char *error, size_t error_size);
-void muscaps_host_call_destroy(const char *label, const muscaps_plugin_descriptor *descriptor, void *instance);
+void muscaps_host_call_destroy(const char *label, const muscaps_plugin_desc *descriptor, void *instance);
 
 #ifdef __cplusplus
 }

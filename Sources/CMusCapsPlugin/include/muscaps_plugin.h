@@ -11,7 +11,7 @@
  * ---------------------------------------------------------------------------------------------------
  * A plugin is a shared library (`libmuscaps-plugin-<name>.so`) that exports exactly ONE symbol:
  *
- *     MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_descriptor *muscaps_plugin_descriptor(void);
+ *     MUSCAPS_PLUGIN_EXPORT const muscaps_plugin_desc *muscaps_plugin_descriptor(void);
  *
  * which returns a pointer to a descriptor in static storage (valid for the life of the process; the
  * host never unloads a plugin). The descriptor names the plugin and carries four function pointers:
@@ -53,6 +53,8 @@
  *   concurrently. No locking is needed for instance state.
  * - Different instances (of the same or different plugins) run on different threads at the same
  *   time: any state shared between instances (globals, statics) must be thread-safe.
+ * - The host blocks SIGPIPE on the instance's thread: writing to a closed pipe or socket fails with
+ *   EPIPE (report it as an error) instead of killing the daemon.
  * - Calls may block (write to a slow disk, a network peer): the host feeds each instance through a
  *   bounded queue, so a slow plugin only delays ITSELF — when its queue is full the host drops that
  *   instance's oldest queued events and counts them. It never stalls captioning or other outputs.
@@ -187,9 +189,9 @@ typedef struct muscaps_plugin_config {
  * The descriptor
  * ================================================================================================ */
 
-typedef struct muscaps_plugin_descriptor {
+typedef struct muscaps_plugin_desc {
     uint32_t abi_version; /**< MUSCAPS_PLUGIN_ABI_VERSION the plugin was built against. */
-    uint32_t struct_size; /**< sizeof(muscaps_plugin_descriptor) as the plugin was compiled. */
+    uint32_t struct_size; /**< sizeof(muscaps_plugin_desc) as the plugin was compiled. */
     const char *name;     /**< Short name, [a-z0-9_-]+, e.g. "file". Shown in every log line and crash report. */
     const char *version;  /**< The plugin's own version, e.g. "1.0.0". */
     const char *description; /**< One line for `--list-outputs`; may be "". */
@@ -211,14 +213,14 @@ typedef struct muscaps_plugin_descriptor {
 
     /** Writes out whatever is still pending and frees the instance. The last call for it. */
     void (*destroy)(void *instance);
-} muscaps_plugin_descriptor;
+} muscaps_plugin_desc;
 
 /** Size of the ABI-1 descriptor: everything up to and including `destroy`. */
 #define MUSCAPS_PLUGIN_DESCRIPTOR_V1_SIZE \
-    (offsetof(muscaps_plugin_descriptor, destroy) + sizeof(void (*)(void *)))
+    (offsetof(muscaps_plugin_desc, destroy) + sizeof(void (*)(void *)))
 
 /** The type of the exported symbol. */
-typedef const muscaps_plugin_descriptor *(*muscaps_plugin_descriptor_fn)(void);
+typedef const muscaps_plugin_desc *(*muscaps_plugin_descriptor_fn)(void);
 
 #ifdef __cplusplus
 }

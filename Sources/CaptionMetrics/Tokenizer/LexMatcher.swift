@@ -2,18 +2,18 @@
 /// automaton, each with its own tag; one run from a position reports, for every tag, where its pattern
 /// can end — which is what a longest-match lexer needs (JFlex semantics: longest match wins, the
 /// earlier rule wins a tie).
+///
+/// Runs go through a `DFA` cache: sets of NFA states become DFA states on first use (subset construction
+/// on demand), so after a few captions every step is one table look-up.
 struct LexMatcher: Sendable {
-    private var classOf: [Int32] = []    // class index on the state's one labelled edge, or -1
-    private var target: [Int32] = []     // where that edge goes
-    private var epsilon: [[Int32]] = []  // ε-edges
-    private var tag: [Int32] = []        // pattern tag if accepting, else -1
-    private var classes: [ScalarClass] = []
-    private var closure: [[Int32]] = []  // ε-closure of each state (states with an edge or a tag only)
-    private let start: Int32
-    let tagCount: Int
+    private let classOf: [Int32]    // class index on the state's one labelled edge, or -1
+    private let target: [Int32]     // where that edge goes
+    private let tag: [Int32]        // pattern tag if accepting, else -1
+    private let classes: [ScalarClass]
+    private let startSet: [Int32]   // ε-closure of the start state
+    private let closure: [[Int32]]  // ε-closure of each state (states with an edge or a tag only)
 
     init(_ patterns: [LexPattern]) {
-        tagCount = patterns.count
         var builder = Builder()
         let start = builder.newState()
         for (index, pattern) in patterns.enumerated() {
@@ -21,81 +21,109 @@ struct LexMatcher: Sendable {
             builder.epsilon[Int(start)].append(s)
             builder.tag[Int(e)] = Int32(index)
         }
-        self.start = start
         classOf = builder.classOf
         target = builder.target
-        epsilon = builder.epsilon
         tag = builder.tag
         classes = builder.classes
-        closure = (0..<classOf.count).map { LexMatcher.closure(of: Int32($0), epsilon: builder.epsilon,
-                                                              classOf: builder.classOf, tag: builder.tag) }
+        closure = (0..<builder.classOf.count).map { LexMatcher.closure(of: Int32($0), builder) }
+        startSet = closure[Int(start)]
     }
 
-    private static func closure(of state: Int32, epsilon: [[Int32]], classOf: [Int32], tag: [Int32]) -> [Int32] {
+    private static func closure(of state: Int32, _ b: Builder) -> [Int32] {
         var seen: Set<Int32> = [state], stack = [state], result: [Int32] = []
         while let s = stack.popLast() {
-            if classOf[Int(s)] >= 0 || tag[Int(s)] >= 0 { result.append(s) }
-            for t in epsilon[Int(s)] where seen.insert(t).inserted { stack.append(t) }
+            if b.classOf[Int(s)] >= 0 || b.tag[Int(s)] >= 0 { result.append(s) }
+            for t in b.epsilon[Int(s)] where seen.insert(t).inserted { stack.append(t) }
         }
         return result.sorted()
     }
 
     /// Runs from `position`; calls `found(tag, end)` for every non-empty match, in increasing `end`.
-    func run(_ text: [UInt32], from position: Int, scratch: inout Scratch, found: (Int, Int) -> Void) {
-        scratch.prepare(states: classOf.count, classes: classes.count)
-        var current: [Int32] = []
-        scratch.stamp &+= 1
-        for s in closure[Int(start)] where scratch.mark[Int(s)] != scratch.stamp {
-            scratch.mark[Int(s)] = scratch.stamp
-            current.append(s)
-        }
+    func run(_ text: [UInt32], from position: Int, cache: DFA, found: (Int, Int) -> Void) {
+        var state: Int32 = 0
         var pos = position
-        var next: [Int32] = []
-        while !current.isEmpty && pos < text.count {
-            let c = text[pos]
-            scratch.stamp &+= 1
-            let stamp = scratch.stamp
-            next.removeAll(keepingCapacity: true)
-            for s in current {
-                let k = Int(classOf[Int(s)])
-                guard k >= 0 else { continue }
-                if scratch.classStamp[k] != stamp {
-                    scratch.classStamp[k] = stamp
-                    scratch.classHit[k] = classes[k].contains(c)
-                }
-                guard scratch.classHit[k] else { continue }
-                for t in closure[Int(target[Int(s)])] where scratch.mark[Int(t)] != stamp {
-                    scratch.mark[Int(t)] = stamp
-                    next.append(t)
-                }
-            }
+        while pos < text.count {
+            state = cache.step(state, text[pos], self)
+            if state < 0 { return }
             pos += 1
-            for s in next where tag[Int(s)] >= 0 { found(Int(tag[Int(s)]), pos) }
-            swap(&current, &next)
+            for t in cache.tags[Int(state)] { found(Int(t), pos) }
         }
     }
 
-    /// The end of the longest match of pattern `tag` from `position`, or nil.
-    func longestEnd(_ text: [UInt32], from position: Int, scratch: inout Scratch) -> Int? {
+    /// The end of the longest match from `position`, or nil.
+    func longestEnd(_ text: [UInt32], from position: Int, cache: DFA) -> Int? {
         var best: Int?
-        run(text, from: position, scratch: &scratch) { _, end in best = end }
+        run(text, from: position, cache: cache) { _, end in best = end }
         return best
     }
 
-    /// Reusable per-thread work arrays (so a run allocates nothing once warmed up).
-    struct Scratch {
-        var mark: [UInt32] = []
-        var classStamp: [UInt32] = []
-        var classHit: [Bool] = []
-        var stamp: UInt32 = 0
+    func makeCache() -> DFA { DFA(self) }
 
-        mutating func prepare(states: Int, classes: Int) {
-            if mark.count < states || classStamp.count < classes || stamp > UInt32.max - 1_000_000 {
-                mark = Array(repeating: 0, count: max(states, mark.count))
-                classStamp = Array(repeating: 0, count: max(classes, classStamp.count))
-                classHit = Array(repeating: false, count: classStamp.count)
-                stamp = 0
+    /// The NFA states reached from `set` on `c` (ε-closed, sorted, no duplicates); `mark`/`stamp` are the
+    /// caller's scratch for de-duplication.
+    fileprivate func step(_ set: [Int32], _ c: UInt32, mark: inout [UInt32], stamp: UInt32) -> [Int32] {
+        var next: [Int32] = []
+        let categories = ScalarClass.Categories(c)
+        for s in set {
+            let k = classOf[Int(s)]
+            guard k >= 0, classes[Int(k)].contains(c, categories) else { continue }
+            for t in closure[Int(target[Int(s)])] where mark[Int(t)] != stamp {
+                mark[Int(t)] = stamp
+                next.append(t)
             }
+        }
+        return next.sorted()
+    }
+
+    fileprivate var stateCount: Int { classOf.count }
+
+    fileprivate func tags(of set: [Int32]) -> [Int32] {
+        Array(Set(set.compactMap { tag[Int($0)] >= 0 ? tag[Int($0)] : nil })).sorted()
+    }
+
+    fileprivate var start: [Int32] { startSet }
+
+    /// Lazily built deterministic automaton for one matcher. Not thread-safe: one per tokenizer run.
+    final class DFA {
+        private var index: [[Int32]: Int32] = [:]
+        private var sets: [[Int32]] = []
+        fileprivate var tags: [[Int32]] = []
+        private var ascii: [[Int32]] = []            // 128 transitions per state; -2 unknown, -1 dead
+        private var other: [[UInt32: Int32]] = []
+
+        private var mark: [UInt32]
+        private var stamp: UInt32 = 0
+
+        fileprivate init(_ matcher: LexMatcher) {
+            mark = [UInt32](repeating: 0, count: matcher.stateCount)
+            _ = intern(matcher.start, matcher)
+        }
+
+        private func intern(_ set: [Int32], _ matcher: LexMatcher) -> Int32 {
+            if set.isEmpty { return -1 }
+            if let i = index[set] { return i }
+            let i = Int32(sets.count)
+            index[set] = i
+            sets.append(set)
+            tags.append(matcher.tags(of: set))
+            ascii.append([Int32](repeating: -2, count: 128))
+            other.append([:])
+            return i
+        }
+
+        fileprivate func step(_ state: Int32, _ c: UInt32, _ matcher: LexMatcher) -> Int32 {
+            let s = Int(state)
+            if c < 128 {
+                let known = ascii[s][Int(c)]
+                if known != -2 { return known }
+            } else if let known = other[s][c] {
+                return known
+            }
+            stamp &+= 1
+            if stamp == 0 { mark = [UInt32](repeating: 0, count: mark.count); stamp = 1 }
+            let next = intern(matcher.step(sets[s], c, mark: &mark, stamp: stamp), matcher)
+            if c < 128 { ascii[s][Int(c)] = next } else { other[s][c] = next }
+            return next
         }
     }
 
@@ -119,7 +147,7 @@ struct LexMatcher: Sendable {
             switch pattern {
             case let .scalar(cls):
                 let s = newState(), e = newState()
-                classes.append(cls)
+                classes.append(cls.normalized())
                 classOf[Int(s)] = Int32(classes.count - 1)
                 target[Int(s)] = e
                 return (s, e)
@@ -149,6 +177,7 @@ struct LexMatcher: Sendable {
                     last = b
                 }
                 if let max {
+                    // Optional copies: each may be skipped to the common exit.
                     let e = newState()
                     epsilon[Int(last)].append(e)
                     for _ in min..<max {

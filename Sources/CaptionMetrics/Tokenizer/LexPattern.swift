@@ -6,7 +6,7 @@
 ///   character classes `[...]` do not (so `[A]bout` needs a capital A, as in the original);
 /// - `[a-z\-]`, `[^...]`, `[^]` (any scalar), escapes `\t \n \r \f \\ \. \u{XXXX}`;
 /// - named classes, inside or outside brackets: `\p{L}` letter, `\p{Nd}` digit, `\p{Lu}` upper case —
-///   with the character tables of Unicode 4.0 (see `ScalarClass.isLetter`);
+///   with the character tables of Unicode 6.x (see `ScalarClass.isLetter`);
 /// - groups `( )`, alternation `|`, quantifiers `* + ? {n} {n,m}`.
 indirect enum LexPattern: Sendable {
     case scalar(ScalarClass)
@@ -46,41 +46,85 @@ struct ScalarClass: Sendable {
         return ScalarClass(ranges: values.sorted().map { $0...$0 })
     }
 
-    func contains(_ value: UInt32) -> Bool {
+    /// Sorts and merges the explicit ranges (for the binary search in `contains`).
+    func normalized() -> ScalarClass {
+        var merged: [ClosedRange<UInt32>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if let last = merged.last, range.lowerBound <= last.upperBound &+ 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
+            } else {
+                merged.append(range)
+            }
+        }
+        var copy = self
+        copy.ranges = merged
+        return copy
+    }
+
+    /// The category tests of one character, computed once per character rather than once per class.
+    struct Categories {
+        let letter: Bool, digit: Bool, uppercase: Bool
+
+        init(_ value: UInt32) {
+            if value <= 0xFFFF, let scalar = Unicode.Scalar(value) {
+                letter = ScalarClass.isLetter(scalar)
+                digit = ScalarClass.isDigit(scalar)
+                uppercase = ScalarClass.isUppercase(scalar)
+            } else {
+                letter = false; digit = false; uppercase = false
+            }
+        }
+    }
+
+    /// Membership; `ranges` must be normalized. The reference lexer works on UTF-16 code units: a scalar
+    /// beyond the BMP (emoji, math letters) is two surrogates that no positive class contains.
+    func contains(_ value: UInt32, _ categories: Categories) -> Bool {
         var member = false
-        // The reference lexer works on UTF-16 code units: a scalar beyond the BMP (emoji, math letters) is
-        // two surrogates that no positive class contains.
         if value <= 0xFFFF {
-            for range in ranges where range.contains(value) { member = true; break }
-            if !member, letters || digits || uppercase, let scalar = Unicode.Scalar(value) {
-                member = (letters && ScalarClass.isLetter(scalar)) || (digits && ScalarClass.isDigit(scalar))
-                    || (uppercase && ScalarClass.isUppercase(scalar))
+            var lo = 0, hi = ranges.count - 1
+            while lo <= hi {
+                let mid = (lo + hi) / 2
+                if ranges[mid].upperBound < value { lo = mid + 1 }
+                else if ranges[mid].lowerBound > value { hi = mid - 1 }
+                else { member = true; break }
+            }
+            if !member {
+                member = (letters && categories.letter) || (digits && categories.digit) || (uppercase && categories.uppercase)
             }
         }
         return member != negated
     }
 
-    /// Java's Character.isLetter/isDigit/isUpperCase as baked into the 2014 lexer: Unicode 4.0 tables
-    /// (letters added later, e.g. U+0237 or N'Ko, are not letters there; the rules list some explicitly).
-    static func isAssignedByUnicode4(_ scalar: Unicode.Scalar) -> Bool {
+    /// Java's Character.isLetter/isDigit/isUpperCase as baked into the 3.4.1 lexer: Unicode 6.x tables.
+    /// Probed on the jar (Tools/metrics/make_golden.py, tokenizer.json): U+08A0 and U+A7AA (Unicode 6.1) are
+    /// letters there, U+08A1 and U+037F (7.0) are not — they are deleted as untokenizable and split the word.
+    static func isInLexerUnicode(_ scalar: Unicode.Scalar) -> Bool {
         guard let age = scalar.properties.age else { return false }
-        return age.major < 4 || (age.major == 4 && age.minor == 0)
+        return age.major < 6 || (age.major == 6 && age.minor <= 3)
     }
 
     static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        // General categories that changed since Unicode 6.x, found by probing every BMP character through
+        // the jar (the "bmp" probe in tokenizer.json): Mongolian ali gali letters became marks (9.0); New Tai
+        // Lue vowel signs and tone marks, and two Vedic signs, became letters (8.0, 10.0).
+        case 0x1885, 0x1886: return true
+        case 0x19B0...0x19C0, 0x19C8, 0x19C9, 0x1CF2, 0x1CF3: return false
+        default: break
+        }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            return isAssignedByUnicode4(scalar)
+            return isInLexerUnicode(scalar)
         default: return false
         }
     }
 
     static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .decimalNumber && isAssignedByUnicode4(scalar)
+        scalar.properties.generalCategory == .decimalNumber && isInLexerUnicode(scalar)
     }
 
     static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .uppercaseLetter && isAssignedByUnicode4(scalar)
+        scalar.properties.generalCategory == .uppercaseLetter && isInLexerUnicode(scalar)
     }
 }
 

@@ -49,7 +49,7 @@ enum PTBLexerRules {
     static let spaceOrNewline = "(" + space + "|" + newline + ")"
     static let digit = #"[\p{Nd}\u{7C0}-\u{7C9}]"#
     static let letterOrDigit = #"[\p{L}\p{Nd}]"#
-    /// Letters: Unicode 4.0 letters, combining marks and a few later additions, the soft hyphen, and the
+    /// Letters: Unicode 6.x letters, many combining marks, the soft hyphen, and the
     /// HTML accent entities (&eacute; …).
     static let letter = #"([\p{L}\u{AD}\u{237}-\u{24F}\u{2C2}-\u{2C5}\u{2D2}-\u{2DF}\u{2E5}-\u{2FF}\u{300}-\u{36F}"#
         + #"\u{370}-\u{37D}\u{384}\u{385}\u{3CF}\u{3F6}\u{3FC}-\u{3FF}\u{483}-\u{487}\u{4CF}\u{4F6}-\u{4FF}"#

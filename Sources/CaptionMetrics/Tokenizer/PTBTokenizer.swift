@@ -73,19 +73,22 @@ final class PTBLexer: Sendable {
     /// Tokens per line (newline tokens separate lines, as `-preserveLines` prints them).
     func lex(_ text: [UInt32]) -> [[String]] {
         var lines: [[String]] = [[]]
-        var scratch = LexMatcher.Scratch()
+        let mainCache = main.makeCache()
+        var lookaheadCaches = [LexMatcher.DFA?](repeating: nil, count: rules.count)
         var ends = Array(repeating: [Int](), count: rules.count)
         var pos = 0
         while pos < text.count {
             for k in ends.indices { ends[k].removeAll(keepingCapacity: true) }
-            main.run(text, from: pos, scratch: &scratch) { tag, end in ends[tag].append(end) }
+            main.run(text, from: pos, cache: mainCache) { tag, end in ends[tag].append(end) }
             // Longest total match (pattern + lookahead) wins; the earlier rule wins a tie.
             var best = -1, bestTotal = 0, bestEnd = 0
             for k in rules.indices where !ends[k].isEmpty {
                 if let look = lookaheads[k] {
+                    let cache = lookaheadCaches[k] ?? look.makeCache()
+                    lookaheadCaches[k] = cache
                     // Trailing context: the longest pattern+lookahead; among equals, the longest pattern.
                     for end in ends[k].reversed() {
-                        guard let after = look.longestEnd(text, from: end, scratch: &scratch) else { continue }
+                        guard let after = look.longestEnd(text, from: end, cache: cache) else { continue }
                         if after - pos > bestTotal { best = k; bestTotal = after - pos; bestEnd = end }
                     }
                 } else if let end = ends[k].last, end - pos > bestTotal {

@@ -1,6 +1,9 @@
 /// Java's `String.toLowerCase(Locale.ENGLISH)`, which the reference tokenizer applies to every token:
-/// the Unicode lower-case mapping of each character (İ becomes i + U+0307), with Σ becoming final ς at the
-/// end of a word (Unicode's Final_Sigma condition).
+/// the Unicode lower-case mapping of each character (İ becomes i + U+0307), and Σ becomes final ς when a
+/// cased letter precedes it in the same word and none follows it in that word. Java decides "word" with its
+/// BreakIterator: letters, digits and "_" run together, a dash, apostrophe, quote or period joins only two
+/// letters ("ΠΡΟ-Σ" ends in ς, "ΣΤΑΣ-ON" keeps σ, "1-Σ2" keeps σ), an ideograph is a word of its own;
+/// "cased" is Java's own short list (ConditionalSpecialCasing). Checked on the fuzz lines of tokenizer.json.
 enum JavaCase {
     static func lowercased(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
@@ -16,20 +19,65 @@ enum JavaCase {
         return String(out)
     }
 
-    /// Preceded by a cased letter and not followed by one (case-ignorable characters skipped both ways).
+    private static func isCased(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter: return true
+        default: break
+        }
+        switch s.value {
+        case 0x2B0...0x2B8, 0x2C0...0x2C1, 0x2E0...0x2E4, 0x345, 0x37A, 0x1D2C...0x1D61, 0x2160...0x217F,
+             0x24B6...0x24E9:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func isIgnorable(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return true
+        default: return false
+        }
+    }
+
+    /// Letters that continue a word (ideographs are words of their own), spacing marks, and "_".
+    private static func isLetterLike(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+            return !s.properties.isIdeographic
+        case .spacingMark, .connectorPunctuation:
+            return true
+        default: return false
+        }
+    }
+
+    private static func isMidWord(_ s: Unicode.Scalar) -> Bool {
+        s.properties.generalCategory == .dashPunctuation || [0xAD, 0x2027, 0x22, 0x27, 0x2E].contains(s.value)
+    }
+
+    /// Whether position `i` belongs to the same word as its neighbours (see the type's comment).
+    private static func joins(_ s: [Unicode.Scalar], _ i: Int) -> Bool {
+        if isLetterLike(s[i]) || isIgnorable(s[i]) || s[i].properties.generalCategory == .decimalNumber { return true }
+        guard isMidWord(s[i]) else { return false }
+        var before = i - 1
+        while before >= 0, isIgnorable(s[before]) { before -= 1 }
+        var after = i + 1
+        while after < s.count, isIgnorable(s[after]) { after += 1 }
+        return before >= 0 && after < s.count && isLetterLike(s[before]) && isLetterLike(s[after])
+    }
+
     private static func isFinalSigma(_ s: [Unicode.Scalar], at index: Int) -> Bool {
         var before = false
         var i = index - 1
-        while i >= 0 {
-            if s[i].properties.isCaseIgnorable { i -= 1; continue }
-            before = s[i].properties.isCased
-            break
+        while i >= 0, joins(s, i) {
+            if isCased(s[i]) { before = true; break }
+            i -= 1
         }
         guard before else { return false }
         var j = index + 1
-        while j < s.count {
-            if s[j].properties.isCaseIgnorable { j += 1; continue }
-            return !s[j].properties.isCased
+        while j < s.count, joins(s, j) {
+            if isCased(s[j]) { return false }
+            j += 1
         }
         return true
     }

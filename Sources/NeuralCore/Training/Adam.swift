@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 
 /// Adam exactly as `torch.optim.Adam` (amsgrad off, not maximising), over the parameters that require a
@@ -37,16 +38,46 @@ public final class Adam {
         let stepSize = Float(Double(learningRate) / (1 - Foundation.pow(Double(beta1), t)))
         let correction2Root = Float((1 - Foundation.pow(Double(beta2), t)).squareRoot())
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay
-        for (index, parameter) in parameters.enumerated() {
+        for index in 0..<parameters.count {
+            let parameter = parameters[index]
             let m = firstMoments[index].pointer, v = secondMoments[index].pointer
-            let theta = parameter.value, gradient = parameter.gradient
-            for i in 0..<parameter.count {
-                let g = decay == 0 ? gradient[i] : gradient[i] + decay * theta[i]
-                m[i] += (1 - b1) * (g - m[i])
-                v[i] = b2 * v[i] + (1 - b2) * g * g
-                theta[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
-            }
+            let theta = parameter.value, gradient = parameter.gradient, count = parameter.count
+            Adam.update(theta: theta, gradient: gradient, m: m, v: v, count: count, beta1: b1, beta2: b2,
+                        stepSize: stepSize, correction2Root: correction2Root, epsilon: eps, weightDecay: decay)
             parameter.markModified()
+        }
+    }
+
+    /// The element-wise update, in 8-wide SIMD in optimised builds (the scalar loop over four possibly aliasing
+    /// pointers does not vectorise). Unoptimised builds take the scalar loop only: generic SIMD code is ~50×
+    /// slower there. Release-mode test runs cover the SIMD path.
+    static func update(theta: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
+                       v: UnsafeMutablePointer<Float>, count: Int, beta1 b1: Float, beta2 b2: Float,
+                       stepSize: Float, correction2Root: Float, epsilon eps: Float, weightDecay decay: Float) {
+        var i = 0
+        #if !DEBUG
+        typealias V8 = SIMD8<Float>
+        while i + 8 <= count {
+            var g = UnsafeRawPointer(gradient + i).loadUnaligned(as: V8.self)
+            var t = UnsafeRawPointer(theta + i).loadUnaligned(as: V8.self)
+            if decay != 0 { g += decay * t }  // L2 penalty added to the gradient, as PyTorch does
+            var mi = UnsafeRawPointer(m + i).loadUnaligned(as: V8.self)
+            var vi = UnsafeRawPointer(v + i).loadUnaligned(as: V8.self)
+            mi += (1 - b1) * (g - mi)
+            vi = b2 * vi + (1 - b2) * g * g
+            t -= stepSize * mi / (vi.squareRoot() / correction2Root + eps)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V8.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V8.self)
+            UnsafeMutableRawPointer(theta + i).storeBytes(of: t, as: V8.self)
+            i += 8
+        }
+        #endif
+        while i < count {
+            let g = decay == 0 ? gradient[i] : gradient[i] + decay * theta[i]
+            m[i] += (1 - b1) * (g - m[i])
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            theta[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + eps)
+            i += 1
         }
     }
 
@@ -80,13 +111,16 @@ public final class Adam {
 public enum GradientClipping {
     @discardableResult
     public static func clipNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
-        let included = parameters.filter { $0.role == .parameter && $0.requiresGradient }
         var squares = 0.0
-        for p in included { squares += MatrixOps.sumOfSquares(p.gradient, count: p.count) }
+        for index in 0..<parameters.count where parameters[index].role == .parameter && parameters[index].requiresGradient {
+            squares += MatrixOps.sumOfSquares(parameters[index].gradient, count: parameters[index].count)
+        }
         let total = Float(squares.squareRoot())
         let coefficient = maxNorm / (total + 1e-6)
         if coefficient < 1 {
-            for p in included { for i in 0..<p.count { p.gradient[i] *= coefficient } }
+            for index in 0..<parameters.count where parameters[index].role == .parameter && parameters[index].requiresGradient {
+                cblas_sscal(Int32(parameters[index].count), coefficient, parameters[index].gradient, 1)
+            }
         }
         return total
     }

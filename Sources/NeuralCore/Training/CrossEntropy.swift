@@ -39,10 +39,12 @@ public enum CrossEntropy {
             precondition(target >= 0 && Int(target) < classes, "target \(target) outside \(classes) classes")
             var maximum = -Float.infinity
             for j in 0..<classes { maximum = max(maximum, z[j]) }
+            // exp into the gradient row (or scratch-free: recomputed) in a loop of its own so it vectorises.
             var total: Float = 0
             if let gradient {
                 let g = gradient + r * classes
-                for j in 0..<classes { let e = FastMath.exp(z[j] - maximum); g[j] = e; total += e }
+                for j in 0..<classes { g[j] = FastMath.exp(z[j] - maximum) }
+                total = MatrixOps.sum(g, count: classes)
                 let scale = inverseCount / total
                 for j in 0..<classes { g[j] *= scale }
                 g[Int(target)] -= inverseCount

@@ -9,9 +9,10 @@ public enum FastMath {
     @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float {
         let clamped = Swift.min(Swift.max(x, -87.3), 88.0)
-        // Round to nearest via the 1.5·2²³ trick (exact for |v| < 2²²).
+        // Round to nearest via the 1.5·2²³ trick: the low mantissa bits of `shifted` hold n (two's complement).
         let shifter: Float = 12_582_912.0
-        let n = (clamped * 1.442_695_04 + shifter) - shifter
+        let shifted = clamped * 1.442_695_04 + shifter
+        let n = shifted - shifter
         let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
         // e^r ≈ 1 + r + r²/2 + … + r⁷/5040 (Horner).
         var p: Float = 1.0 / 5040.0
@@ -22,8 +23,9 @@ public enum FastMath {
         p = p * r + 0.5
         p = p * r + 1.0
         p = p * r + 1.0
-        let bits = UInt32(bitPattern: Int32(n) &+ 127) &<< 23
-        return p * Float(bitPattern: bits)
+        // 2ⁿ from integer bit operations only (no trapping float→int conversion, so loops vectorise).
+        let exponent = (shifted.bitPattern &- shifter.bitPattern &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
     }
 
     @inlinable @inline(__always)

@@ -121,19 +121,17 @@ public final class LSTMLayer {
     public static func cellForward(gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, cellIn: UnsafePointer<Float>,
                                    rows: Int, hidden n: Int, cellOut: UnsafeMutablePointer<Float>,
                                    tanhCellOut: UnsafeMutablePointer<Float>, hiddenOut: UnsafeMutablePointer<Float>) {
+        // Short loops over few pointers each, so LLVM vectorises them (with its runtime alias checks).
         for r in 0..<rows {
             let g = gates + r * 4 * n, c0 = cellIn + r * n, c1 = cellOut + r * n
             let tc = tanhCellOut + r * n, h = hiddenOut + r * n
-            for j in 0..<n {
-                let i = FastMath.sigmoid(g[j] + bias[j])
-                let f = FastMath.sigmoid(g[n + j] + bias[n + j])
-                let u = FastMath.tanh(g[2 * n + j] + bias[2 * n + j])
-                let o = FastMath.sigmoid(g[3 * n + j] + bias[3 * n + j])
-                let c = f * c0[j] + i * u
-                let t = FastMath.tanh(c)
-                g[j] = i; g[n + j] = f; g[2 * n + j] = u; g[3 * n + j] = o
-                c1[j] = c; tc[j] = t; h[j] = o * t
-            }
+            for j in 0..<(2 * n) { g[j] = FastMath.sigmoid(g[j] + bias[j]) }                     // i, f
+            for j in (2 * n)..<(3 * n) { g[j] = FastMath.tanh(g[j] + bias[j]) }                  // g
+            for j in (3 * n)..<(4 * n) { g[j] = FastMath.sigmoid(g[j] + bias[j]) }               // o
+            let i = UnsafePointer(g), f = UnsafePointer(g + n), u = UnsafePointer(g + 2 * n), o = UnsafePointer(g + 3 * n)
+            for j in 0..<n { c1[j] = f[j] * c0[j] + i[j] * u[j] }
+            for j in 0..<n { tc[j] = FastMath.tanh(c1[j]) }
+            for j in 0..<n { h[j] = o[j] * tc[j] }
         }
     }
 

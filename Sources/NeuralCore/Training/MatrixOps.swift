@@ -85,19 +85,36 @@ public enum MatrixOps {
         }
     }
 
-    /// Σ x² in double precision.
+    /// Σ x² : BLAS dot products over blocks of 4096, the blocks summed in double.
     @inlinable
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
         var total = 0.0
         var i = 0
-        // Four float partial sums per block keep the loop vectorisable; blocks are summed in double.
         while i < count {
-            let end = min(i + 4096, count)
-            var block: Float = 0
-            for j in i..<end { block += x[j] * x[j] }
-            total += Double(block)
-            i = end
+            let n = min(4096, count - i)
+            total += Double(cblas_sdot(Int32(n), x + i, 1, x + i, 1))
+            i += n
         }
         return total
+    }
+
+    /// Σ x (eight partial sums, so the loop vectorises without reassociating a single accumulator).
+    @inlinable
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var partial = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            partial += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var total = partial.sum()
+        while i < count { total += x[i]; i += 1 }
+        return total
+    }
+
+    /// x · y (BLAS; vectorised, unlike a float reduction loop).
+    @inlinable
+    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        cblas_sdot(Int32(count), x, 1, y, 1)
     }
 }

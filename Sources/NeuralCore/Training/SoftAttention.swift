@@ -41,13 +41,8 @@ public final class SoftAttention {
             var maximum = -Float.infinity
             for i in 0..<n {
                 let p = projected + (b * chunks + i) * a, u = tanhOut + (b * chunks + i) * a
-                var e: Float = 0
-                for j in 0..<a {
-                    let t = FastMath.tanh(p[j] + q[j])
-                    u[j] = t
-                    e += w[j] * t
-                }
-                scores[i] = e + bw
+                for j in 0..<a { u[j] = FastMath.tanh(p[j] + q[j]) }  // separate loop: vectorises
+                scores[i] = MatrixOps.dot(w, u, count: a) + bw
                 maximum = max(maximum, scores[i])
             }
             var total: Float = 0

@@ -1,0 +1,90 @@
+import AudioIO
+import Foundation
+import MusicTagging
+import NeuralCore
+
+/// The musicnn windows of a piece of audio with their features: what `muscaps caption` captions from.
+/// Windows are cut exactly as for training (`TrackFeatureExtractor`, `muscaps prepare`) and as the live
+/// daemon cuts them (`MusicnnTagger`/`MelWindower`, non-overlapping 2.992 s windows).
+public struct WindowFeatures: Sendable {
+    public var windows: [AnalysisWindow]
+    /// `[windows, dimension]` row-major.
+    public var values: [Float]
+    public var dimension: Int
+    /// Seconds of audio.
+    public var duration: Double
+    /// Largest absolute sample (0: digital silence).
+    public var peak: Float
+
+    public var count: Int { windows.count }
+
+    /// The features of windows `range` as a `[n, dimension]` tensor.
+    public func features(_ range: Range<Int>) -> Tensor {
+        Tensor(shape: [range.count, dimension], scalars: Array(values[(range.lowerBound * dimension)..<(range.upperBound * dimension)]))
+    }
+
+    /// All windows.
+    public var all: Tensor { features(0..<count) }
+}
+
+extension TrackFeatureExtractor {
+    /// Decodes `audioPath` (or reads a 16 kHz `.npy`) and returns every window with its features.
+    public func extractWindows(audioPath: String) throws -> WindowFeatures {
+        var windows: [AnalysisWindow] = [], values: [Float] = []
+        let duration: Double, peak: Float
+        if audioPath.lowercased().hasSuffix(".npy") {
+            let samples = try NumpyAudio.read(audioPath)
+            duration = Double(samples.count) / Double(MusicnnTagger.sampleRate)
+            peak = samples.reduce(0) { max($0, abs($1)) }
+            tagger.analyze(samples: samples) { window, output in
+                windows.append(window)
+                values.append(contentsOf: output.maxPoolBuffer)
+            }
+        } else {
+            let info = try tagger.analyze(file: audioPath) { window, output in
+                windows.append(window)
+                values.append(contentsOf: output.maxPoolBuffer)
+            }
+            duration = info.duration
+            peak = info.peak
+        }
+        return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak)
+    }
+}
+
+/// Rolling captions over time: at every `every` seconds (and at the end) a caption of the windows of the
+/// last `context` seconds — what the live daemon emits as audio comes in.
+public enum RollingCaptions {
+    public struct Span: Sendable, Equatable {
+        /// The time the caption is emitted at (seconds of audio heard).
+        public var time: Double
+        /// The windows it is made from.
+        public var windows: Range<Int>
+        public var start: Double
+        public var end: Double
+        /// All windows in the span are below the silence threshold (no caption should be shown).
+        public var silent: Bool
+    }
+
+    /// The spans: at t = every, 2·every, … (and at the end of the audio if it is not on that grid), the
+    /// windows that have ended by t and started at or after t − context. Times before the first window
+    /// ends give no span.
+    public static func spans(_ windows: [AnalysisWindow], duration: Double, every: Double, context: Double) -> [Span] {
+        precondition(every > 0 && context > 0)
+        var times: [Double] = []
+        var t = every
+        while t < duration - 1e-9 { times.append(t); t += every }
+        times.append(max(duration, windows.last?.end ?? duration))
+        var spans: [Span] = []
+        let eps = 1e-6
+        for time in times {
+            let chosen = windows.indices.filter { windows[$0].end <= time + eps && windows[$0].start >= time - context - eps }
+            guard let first = chosen.first, let last = chosen.last else { continue }
+            let range = first..<(last + 1)
+            if let previous = spans.last, previous.windows == range { continue }
+            spans.append(Span(time: time, windows: range, start: windows[first].start, end: windows[last].end,
+                              silent: windows[range].allSatisfy(\.isSilent)))
+        }
+        return spans
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import MusicTagging
+
+/// Describes the last few seconds of audio in words. Implemented by the captioning model; the pipeline
+/// runs without one (tags only).
+public protocol ContextCaptioner: AnyObject {
+    /// Model id for events, e.g. "muscaps-early-musicnn-mtt".
+    var identifier: String { get }
+    /// A caption for `chunks` feature rows of `dimension` values (oldest first), or "" if none.
+    func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) -> String
+}
+
+/// The daemon's inference side, the same windows and network as `muscaps tag`:
+/// 16 kHz mono samples → `MelWindower` (187-frame windows every `hop`) → musicnn → a caption of the last
+/// `context` seconds → events → `CaptionMerger` → the caller's sink (the output host).
+///
+/// Each window produces one event covering the audio that is new since the previous window (the last
+/// `hop` seconds, the first window its whole span), so consecutive events tile the timeline and the
+/// merger can join identical ones. Tags are the newest window's top tags. The caption describes the
+/// context: the newest window and every window before it that does not overlap the one after it, back to
+/// `context` seconds — non-overlapping 3 s chunks, as the captioning models were trained on.
+/// Windows quieter than `silenceThreshold` make silence events (merged into one per pause) and no caption.
+///
+/// Not thread-safe: one pipeline is fed from one consumer thread. Buffers are fixed at init; a window
+/// allocates only the event's strings.
+public final class LivePipeline {
+    public struct Settings: Sendable {
+        public var hopFrames: Int
+        public var contextSeconds: Double
+        public var silenceThreshold: Double
+        public var topTags: Int
+        public init(hopSeconds: Double = 1, contextSeconds: Double = 10, silenceThreshold: Double = -60, topTags: Int = 5) {
+            hopFrames = MusicnnTagger.hopFrames(seconds: hopSeconds)
+            self.contextSeconds = contextSeconds
+            self.silenceThreshold = silenceThreshold
+            self.topTags = topTags
+        }
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var windows = 0
+        public var silentWindows = 0
+        public var droppedWindows = 0
+        public var events = 0
+    }
+
+    public let settings: Settings
+    public let model: Musicnn
+    public let captioner: ContextCaptioner?
+    public private(set) var statistics = Statistics()
+
+    private let windower: MelWindower
+    private let output: MusicnnOutput
+    private let modelIdentifier: String
+    private var merger = CaptionMerger()
+    private let sink: (CaptionEvent) -> Void
+    /// Ring of the newest windows' max_pool features, `historyCapacity × 753`.
+    private let history: UnsafeMutableBufferPointer<Float>
+    private let historyCapacity: Int
+    private var historyCount = 0
+    private var historyNewest = -1
+    /// Gathered context rows for the captioner.
+    private let contextRows: UnsafeMutableBufferPointer<Float>
+    private let wallClockOrigin: Int64
+    private var lastEnd = 0.0
+    private var mediaOffset = 0.0
+
+    /// - Parameters:
+    ///   - wallClockOrigin: wall-clock time of media time 0 (ns since the epoch).
+    ///   - sink: receives every event, on the caller's thread.
+    public init(model: Musicnn, captioner: ContextCaptioner?, settings: Settings,
+                wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), sink: @escaping (CaptionEvent) -> Void) {
+        self.model = model
+        self.captioner = captioner
+        self.settings = settings
+        self.sink = sink
+        self.wallClockOrigin = wallClockOrigin
+        windower = MelWindower(hopFrames: settings.hopFrames)
+        output = MusicnnOutput(tagCount: model.tags.count)
+        modelIdentifier = captioner?.identifier ?? "musicnn-\(model.name.prefix(3).lowercased())"
+        let framesPerSecond = 1 / MelWindower.frameSeconds
+        historyCapacity = max(1, Int((settings.contextSeconds * framesPerSecond / Double(settings.hopFrames)).rounded(.up)) + 1)
+        history = .allocate(capacity: historyCapacity * Musicnn.featureChannels)
+        history.initialize(repeating: 0)
+        contextRows = .allocate(capacity: historyCapacity * Musicnn.featureChannels)
+        contextRows.initialize(repeating: 0)
+    }
+
+    deinit {
+        history.deallocate()
+        contextRows.deallocate()
+    }
+
+    /// Feeds samples; windows they complete are analysed and their events emitted before this returns.
+    /// - Parameter capturedAt: when the newest of these samples was captured (for latency), if known.
+    public func push(_ samples: UnsafeBufferPointer<Float>, capturedAt: ContinuousClock.Instant? = nil) {
+        windower.push(samples) { analyse($0, capturedAt: capturedAt) }
+    }
+
+    /// Ends the stream: analyses the last windows and finalises the open caption.
+    public func finish() {
+        windower.finish { analyse($0, capturedAt: nil) }
+        merger.finish(emit: forward)
+    }
+
+    /// Inference fell behind and `windows` windows' worth of audio were skipped by the caller: the
+    /// context restarts (it must not join audio across the gap) and the drop is counted.
+    public func noteDropped(windows: Int, seconds: Double) {
+        statistics.droppedWindows += windows
+        mediaOffset += seconds
+        historyCount = 0
+        merger.finish(emit: forward)
+    }
+
+    private func analyse(_ window: MelWindow, capturedAt: ContinuousClock.Instant?) {
+        statistics.windows += 1
+        let start = window.index == 0 ? window.start : max(lastEnd, window.end - Double(settings.hopFrames) * MelWindower.frameSeconds)
+        lastEnd = window.end
+        var event = CaptionEvent(kind: .caption, start: start + mediaOffset, end: window.end + mediaOffset,
+                                 wallClockStart: wallClockOrigin + Int64((start + mediaOffset) * 1e9), model: modelIdentifier)
+        if window.levelDBFS < settings.silenceThreshold {
+            statistics.silentWindows += 1
+            event.kind = .silence
+        } else {
+            window.frames.withMemoryRebound(to: Float.self) { model.forward(window: $0.baseAddress!, into: output) }
+            remember(output.maxPoolBuffer)
+            event.tags = topTags(output.taggramBuffer, names: model.tags, count: settings.topTags).map { CaptionEvent.Tag($0.tag, $0.probability) }
+            if let captioner {
+                let chunks = gatherContext()
+                event.text = captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * Musicnn.featureChannels)]),
+                                               chunks: chunks, dimension: Musicnn.featureChannels)
+            }
+        }
+        if let capturedAt {
+            let elapsed = (ContinuousClock.now - capturedAt).components
+            event.latencyMilliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+        }
+        merger.add(event, emit: forward)
+    }
+
+    private func forward(_ event: CaptionEvent) {
+        statistics.events += 1
+        sink(event)
+    }
+
+    private func remember(_ features: UnsafeBufferPointer<Float>) {
+        historyNewest = (historyNewest + 1) % historyCapacity
+        _ = UnsafeMutableBufferPointer(rebasing: history[(historyNewest * Musicnn.featureChannels)...]).update(fromContentsOf: features)
+        historyCount = min(historyCount + 1, historyCapacity)
+    }
+
+    /// Copies the context's non-overlapping windows, oldest first, into `contextRows`; returns their count.
+    private func gatherContext() -> Int {
+        let stride = max(1, Int((Double(Musicnn.windowFrames) / Double(settings.hopFrames)).rounded(.up)))
+        let span = Int((settings.contextSeconds / MelWindower.frameSeconds).rounded(.down))
+        var chunks = 0
+        var back = 0
+        // Newest first: back = 0, stride, 2·stride … while the window still starts inside the context.
+        while back < historyCount && (back * settings.hopFrames + Musicnn.windowFrames) <= max(span, Musicnn.windowFrames) {
+            chunks += 1
+            back += stride
+        }
+        for k in 0..<chunks {
+            let age = (chunks - 1 - k) * stride
+            let slot = (historyNewest - age + historyCapacity) % historyCapacity
+            _ = UnsafeMutableBufferPointer(rebasing: contextRows[(k * Musicnn.featureChannels)...])
+                .update(fromContentsOf: UnsafeBufferPointer(rebasing: history[(slot * Musicnn.featureChannels)..<((slot + 1) * Musicnn.featureChannels)]))
+        }
+        return chunks
+    }
+}

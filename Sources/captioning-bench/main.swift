@@ -1,0 +1,128 @@
+// Measures MusCaps training and decoding speed on synthetic data shaped like the benchmark:
+// 3,600 examples of 10 chunks × 753 features, captions of 8–22 words (+ <sos>, <eos>), vocabulary 1,000,
+// batch 16 (last short batch dropped), Adam + clip_grad_norm_(12) — one epoch per variant — and batch-1
+// greedy decoding latency (22 steps) plus a 5-row step (beam width 5).
+//
+//   swift run -c release captioning-bench [--variants early,late,attention] [--examples 3600] [--threads N]
+import Captioning
+import Foundation
+import NeuralCore
+
+func main() throws {
+    var variants = CaptioningConfiguration.Variant.allCases
+    var examples = 3600
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+    var epochs = 1
+    var arguments = CommandLine.arguments.dropFirst()
+    while let argument = arguments.popFirst() {
+        switch argument {
+        case "--variants":
+            variants = (arguments.popFirst() ?? "").split(separator: ",").compactMap { CaptioningConfiguration.Variant(rawValue: String($0)) }
+        case "--examples": examples = Int(arguments.popFirst() ?? "") ?? examples
+        case "--threads": threads = Int(arguments.popFirst() ?? "") ?? threads
+        case "--epochs": epochs = Int(arguments.popFirst() ?? "") ?? epochs
+        default:
+            print("usage: captioning-bench [--variants early,late,attention] [--examples N] [--threads N] [--epochs N]")
+            exit(argument == "--help" ? 0 : 2)
+        }
+    }
+    BLAS.threadCount = threads
+
+    let vocabulary = 1000, chunks = 10, featureSize = 753, batchSize = 16
+    var generator = SeededGenerator(seed: 2021)
+    // Synthetic data set: non-negative features (musicnn max-pool outputs), Zipf-ish word ids.
+    var features = [Float](repeating: 0, count: examples * chunks * featureSize)
+    for i in features.indices { features[i] = abs(generator.nextNormal()) }
+    var captions: [[Int32]] = []
+    for _ in 0..<examples {
+        let words = 8 + Int(generator.next() % 15)
+        var caption: [Int32] = [2]
+        for _ in 0..<words {
+            let u = generator.nextUnitFloat()
+            caption.append(Int32(4 + Int(Float(vocabulary - 4) * u * u)))
+        }
+        caption.append(3)
+        captions.append(caption)
+    }
+
+    func makeBatches(order: [Int]) -> [CaptionBatch] {
+        stride(from: 0, to: order.count - batchSize + 1, by: batchSize).map { start in
+            let rows = Array(order[start..<(start + batchSize)])
+            let length = rows.map { captions[$0].count }.max()!
+            var tokens = [Int32](repeating: 0, count: batchSize * length)
+            var batchFeatures = [Float](repeating: 0, count: batchSize * chunks * featureSize)
+            for (b, example) in rows.enumerated() {
+                for (t, token) in captions[example].enumerated() { tokens[b * length + t] = token }
+                let size = chunks * featureSize
+                for j in 0..<size { batchFeatures[b * size + j] = features[example * size + j] }
+            }
+            return CaptionBatch(batchSize: batchSize, maxChunks: chunks, features: batchFeatures,
+                                chunkCounts: [Int32](repeating: Int32(chunks), count: batchSize), captionLength: length, tokens: tokens)
+        }
+    }
+
+    print("captioning-bench: \(examples) examples, \(chunks) chunks × \(featureSize), vocabulary \(vocabulary), batch \(batchSize), BLAS threads \(threads)")
+    for variant in variants {
+        let model = try MusCapsModel(configuration: CaptioningConfiguration(variant: variant), vocabularySize: vocabulary, seed: 1)
+        let adam = Adam(parameters: model.parameters, learningRate: 1e-4)
+        var order = Array(0..<examples)
+        var epochTimes: [Double] = []
+        var lastLoss: Float = 0
+        for _ in 0..<epochs {
+            order.shuffle(using: &generator)
+            let batches = makeBatches(order: order)
+            let start = DispatchTime.now().uptimeNanoseconds
+            var total: Float = 0
+            for batch in batches {
+                total += try model.forwardTraining(batch)
+                model.backward()
+                GradientClipping.clipNorm(model.parameters, maxNorm: 12)
+                adam.step()
+            }
+            epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            lastLoss = total / Float(batches.count)
+        }
+        print(String(format: "%@: training epoch %.2f s (%d batches, %.1f ms/batch), mean loss %.3f",
+                     variant.rawValue, epochTimes.min()!, examples / batchSize, 1000 * epochTimes.min()! / Double(examples / batchSize), lastLoss))
+
+        // Decoding latency: batch-1 greedy, 22 steps (no early stop), median of 50; and 22 steps with 5 rows.
+        let track = Array(features[0..<(chunks * featureSize)])
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let greedy = model.makeDecoderState(maxRows: 1, maxChunks: chunks)
+        var greedyTimes: [Double] = []
+        for _ in 0..<51 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try model.start(greedy, features: track, chunkCount: chunks)
+            var token: Int32 = 2
+            for _ in 0..<22 {
+                let logits = withUnsafePointer(to: &token) { model.step(tokens: $0, state: greedy) }
+                var best = 0
+                for j in 1..<vocabulary where logits[j] > logits[best] { best = j }
+                token = Int32(best)
+            }
+            greedyTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let beams = model.makeDecoderState(maxRows: 5, maxChunks: chunks)
+        var beamTimes: [Double] = []
+        var tokens = [Int32](repeating: 2, count: 5)
+        let parents: [Int32] = [0, 0, 1, 2, 3]
+        for _ in 0..<21 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try model.start(beams, features: track, chunkCount: chunks, rows: 5)
+            for step in 0..<22 {
+                let logits = model.step(tokens: tokens, state: beams)
+                for r in 0..<5 {
+                    var best = 0
+                    for j in 1..<vocabulary where logits[r * vocabulary + j] > logits[r * vocabulary + best] { best = j }
+                    tokens[r] = Int32(best)
+                }
+                if step > 0 { beams.selectRows(parents) }
+            }
+            beamTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        print(String(format: "%@: greedy caption (22 steps, batch 1) %.2f ms median; 22 steps × 5 rows %.2f ms median",
+                     variant.rawValue, median(greedyTimes), median(beamTimes)))
+    }
+}
+
+try main()

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Captioning
+import Foundation
+import NeuralCore
+
+/// A one-line error for the captioning subcommands (ArgumentParser prints it as "Error: …").
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `--model` and decoding options shared by caption, eval and search.
+struct CaptioningModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Captioning model (a best.safetensors written by `muscaps train`). Default: Models/captioning/default.safetensors — none ships yet, so for now this is required.", valueName: "FILE"))
+    var model: String?
+
+    func load() throws -> CaptioningModelBundle {
+        try CaptioningModelBundle.load(try CaptioningModelBundle.resolve(model))
+    }
+}
+
+struct DecodingOptions: ParsableArguments {
+    @Option(name: .long, help: "Beam width; 1 decodes greedily (paper: 5 for early fusion, 3 otherwise).")
+    var beam: Int = 1
+
+    @Option(name: .long, help: "Maximum caption length in decoding steps, <eos> included (reference: 22).")
+    var maxLength: Int = DecodingDefaults.maxLength
+
+    func validate() throws {
+        guard beam >= 1 && beam <= 64 else { throw ValidationError("--beam must be between 1 and 64 (got \(beam))") }
+        guard maxLength >= 1 && maxLength <= 200 else { throw ValidationError("--max-length must be between 1 and 200") }
+    }
+
+    var description: String { beam == 1 ? "greedy" : "beam \(beam)" }
+
+    /// One decoder per call site; greedy ones decode `tracks` tracks per step.
+    func makeDecoder(_ model: MusCapsModel, tracks: Int = 1) -> CaptionDecoding {
+        beam == 1 ? .greedy(GreedyDecoder(model: model, maxLength: maxLength, maxTracks: tracks))
+                  : .beam(BeamSearchDecoder(model: model, beamWidth: beam, maxLength: maxLength))
+    }
+}
+
+enum CaptionDecoding {
+    case greedy(GreedyDecoder)
+    case beam(BeamSearchDecoder)
+
+    func decode(_ tracks: [Tensor]) throws -> [DecodedCaption] {
+        switch self {
+        case let .greedy(d): return try d.decode(tracks)
+        case let .beam(d): return try d.decode(tracks)
+        }
+    }
+
+    func decode(_ track: Tensor) throws -> DecodedCaption { try decode([track])[0] }
+}
