@@ -70,6 +70,8 @@ let package = Package(
             "MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        /// Captioning training/decoding speed on synthetic data of the benchmark shape (not a test).
+        .executableTarget(name: "captioning-bench", dependencies: ["Captioning", "NeuralCore"]),
         .executableTarget(name: "muscapsd", dependencies: [
             "MusicTagging",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,7 +90,7 @@ let package = Package(
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "muscaps-plugin-probe"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore"]),
     ]
 )

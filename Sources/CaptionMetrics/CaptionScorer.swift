@@ -147,8 +147,8 @@ public struct CaptionScorer: Sendable {
         } else {
             unavailable[.spice] = "not requested"
         }
-        if let reason = unavailable[.spice] {
-            unavailable[.spider] = "needs SPICE (\(reason))"
+        if unavailable[.spice] != nil {
+            unavailable[.spider] = "SPIDEr = (CIDEr-D + SPICE)/2 needs SPICE, which is unavailable"
         }
 
         return CaptionScores(

@@ -14,18 +14,29 @@ struct Vocabulary {
     mutating func ids(_ words: [String]) -> [Int] { words.map { id($0) } }
 }
 
-/// An n-gram of word ids (n = 1…4).
+/// An n-gram of word ids (n = 1…4), stored inline (no allocation per n-gram).
 struct NGram: Hashable {
-    let words: [Int]
-    var order: Int { words.count }
+    private let w0: Int32, w1: Int32, w2: Int32, w3: Int32
+    let order: Int
+
+    init(_ words: ArraySlice<Int>) {
+        precondition((1...4).contains(words.count))
+        let base = words.startIndex
+        order = words.count
+        w0 = Int32(words[base])
+        w1 = order > 1 ? Int32(words[base + 1]) : -1
+        w2 = order > 2 ? Int32(words[base + 2]) : -1
+        w3 = order > 3 ? Int32(words[base + 3]) : -1
+    }
 }
 
 /// Counts of every 1…`maxOrder`-gram of a sentence (pycocoevalcap's `precook`).
 func ngramCounts(_ words: [Int], maxOrder: Int = 4) -> [NGram: Int] {
     var counts: [NGram: Int] = [:]
+    counts.reserveCapacity(words.count * maxOrder)
     for n in 1...maxOrder where words.count >= n {
         for i in 0...(words.count - n) {
-            counts[NGram(words: Array(words[i..<(i + n)])), default: 0] += 1
+            counts[NGram(words[i..<(i + n)]), default: 0] += 1
         }
     }
     return counts

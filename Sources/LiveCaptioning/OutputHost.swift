@@ -53,7 +53,8 @@ public final class OutputHost: Sendable {
 
     /// Hands the event to every output. O(1) per output; never waits for a plugin.
     public func emit(_ event: CaptionEvent) {
-        for output in outputs { output.emit(event) }
+        // An index loop: unoptimised builds allocate for a `for-in` over the array on every call.
+        for index in outputs.indices { outputs[index].emit(event) }
     }
 
     /// Delivers everything queued and has every plugin flush, in parallel. False if any did not

@@ -16,10 +16,10 @@ enum TinyCaptioning {
     static func corpus(dimension: Int = 24, chunks: [Int] = [3, 5, 2, 4], seed: UInt64 = 1, captions: [[String]] = captions) -> CaptionCorpus {
         var g = SeededGenerator(seed: seed)
         var features: [Tensor] = []
-        for (t, n) in chunks.enumerated() {
+        for n in chunks {
             let center = (0..<dimension).map { _ in g.nextFloat(-1, 1) }
             var values: [Float] = []
-            for _ in 0..<n { values += center.map { $0 + 0.1 * g.nextFloat(-1, 1) + (t == 0 ? 0 : 0) } }
+            for _ in 0..<n { values += center.map { $0 + 0.1 * g.nextFloat(-1, 1) } }
             features.append(Tensor(shape: [n, dimension], scalars: values))
         }
         return CaptionCorpus(trackIds: chunks.indices.map { "track\($0)" }, features: features,
@@ -61,9 +61,19 @@ enum TinyCaptioning {
         let corpus = corpus()
         let vocabulary = vocabulary(corpus)
         let model = try MusCapsModel(configuration: configuration(variant), vocabularySize: vocabulary.count, seed: 3)
-        let trainer = try CaptionTrainer(model: model, vocabulary: vocabulary, extractor: "test", options: options(epochs: 150), directory: nil)
+        let trainer = try CaptionTrainer(model: model, vocabulary: vocabulary, extractor: "test", options: options(epochs: 400), directory: nil)
         let state = try trainer.train(training: corpus, validation: corpus)
         trainedCache[variant] = (model, vocabulary, state)
         return (model, vocabulary, state)
+    }
+}
+
+@testable import MusicTagging
+
+enum AnalysisWindowFactory {
+    /// Window i of a non-overlapping stream (starts at i·2.992 s).
+    static func make(index: Int, start: Double, end: Double, silent: Bool) -> AnalysisWindow {
+        AnalysisWindow(MelWindow(index: index, firstFrame: index * MelWindower.windowFrames,
+                                 frames: UnsafeBufferPointer(start: nil, count: 0), levelDBFS: silent ? -100 : -12))
     }
 }

@@ -107,7 +107,9 @@ final class ModelBehaviourTests: XCTestCase {
             var features = [Float](repeating: 0, count: 10 * 753)
             for i in features.indices { features[i] = Float(i % 13) / 13 }
             let state = model.makeDecoderState(maxRows: 5, maxChunks: 10)
-            var tokens: [Int32] = [2, 2, 2, 2, 2]
+            // Heap arrays written once before counting (a literal's storage may be static: its first write copies).
+            var tokens = [Int32](repeating: 2, count: 5)
+            tokens[0] = 2
             let parents: [Int32] = [1, 0, 0, 3, 4]
             let counts: [Int32] = [10]
             try model.start(state, features: features, chunkCount: 10, rows: 5)

@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Foundation
 import LiveCaptioning
 import XCTest
@@ -51,6 +52,33 @@ final class IsolationTests: XCTestCase {
         XCTAssertLessThan(toHung, 20_000)
         XCTAssertEqual(fast.shutdown(timeout: 5), [.finished])
         XCTAssertEqual(hung.shutdown(timeout: 0.2), [.abandoned])
+    }
+
+    /// The inference loop's side (merge + emit, queue full or not) allocates nothing in steady state.
+    func testMergingAndEmittingAllocateNothing() throws {
+        let host = try start(Build.plugin("muscaps-testplugin-hang"), queueCapacity: 64) // worker stuck: allocates nothing either
+        var merger = CaptionMerger(maximumDuration: 12)
+        var window = Events.caption("a gentle solo piano waltz with a slow tempo", 0, 3) // a heap string, shared by every copy
+        func feed(_ count: Int) {
+            for _ in 0..<count {
+                window.start += 3
+                window.end += 3
+                merger.add(window) { host.emit($0) } // extends, or finalises every 12 s and announces the next
+                host.emit(window)
+            }
+        }
+        feed(200) // fill the queue: from here on every emit overwrites the oldest slot
+        // The counter counts every thread, and earlier tests' child-process machinery may still allocate in the
+        // background now and then: the best of a few runs is this thread's own count.
+        var allocations = UInt64.max
+        for _ in 0..<5 where allocations > 0 {
+            CAllocationCounter_start()
+            feed(2_000)
+            allocations = min(allocations, CAllocationCounter_stop())
+        }
+        XCTAssertEqual(allocations, 0, "heap allocations while merging and emitting 2 000 windows")
+        XCTAssertGreaterThan(host.statistics[0].dropped, 2_000)
+        XCTAssertEqual(host.shutdown(timeout: 0.1), [.abandoned])
     }
 
     func testHungPluginLeavesTheEmitterAloneAndIsAbandonedAtShutdown() throws {

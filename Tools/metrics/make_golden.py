@@ -25,6 +25,7 @@ import platform
 import random
 import subprocess
 import sys
+import tempfile
 
 import pycocoevalcap
 from pycocoevalcap.bleu.bleu import Bleu
@@ -265,15 +266,13 @@ def sha256(path):
 def raw_ptb(lines):
     """Run the bundled Stanford PTBTokenizer exactly as pycocoevalcap does, but keep its raw output
     (before the punctuation filter), one output line per input line."""
-    path = os.path.join(OUT_DIR, ".ptb-input.tmp")
-    with open(path, "wb") as f:
-        f.write("\n".join(line.replace("\n", " ") for line in lines).encode())
-    try:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "captions.txt")
+        with open(path, "wb") as f:
+            f.write("\n".join(line.replace("\n", " ") for line in lines).encode())
         out = subprocess.run(["java", "-cp", CORENLP_JAR, "edu.stanford.nlp.process.PTBTokenizer",
                               "-preserveLines", "-lowerCase", path],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout.decode()
-    finally:
-        os.remove(path)
     result = out.split("\n")
     assert len(result) >= len(lines), (len(result), len(lines))
     return result[:len(lines)]

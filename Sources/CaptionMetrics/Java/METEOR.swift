@@ -80,24 +80,32 @@ public struct METEORScorer: Sendable {
 
     /// Scores tokenized captions (as pycocoevalcap passes them); returns the corpus and per-case scores.
     public func score(candidates: [String], references: [[String]]) throws -> (corpus: Double, perCase: [Double]) {
-        precondition(candidates.count == references.count && !candidates.isEmpty)
+        try score(corpora: [(candidates, references)])[0]
+    }
+
+    /// Several independent corpora through one METEOR process (the jar takes seconds to start), as
+    /// pycocoevalcap's Meteor object scores successive compute_score calls.
+    public func score(corpora: [(candidates: [String], references: [[String]])]) throws -> [(corpus: Double, perCase: [Double])] {
         let session = try JavaRuntime.LineSession(
             name: "METEOR (\(jar.path))", java: java,
             arguments: ["-jar", "-Xmx2G", jar.lastPathComponent, "-", "-", "-stdio", "-l", "en", "-norm"],
             directory: jar.deletingLastPathComponent(), timeout: timeout)
         defer { session.finish() }
-        var evalLine = "EVAL"
-        for (candidate, refs) in zip(candidates, references) {
-            // pycocoevalcap: hypothesis.replace('|||', '').replace('  ', ' ')
-            let hypothesis = candidate.replacingAll("|||", with: "").replacingAll("  ", with: " ")
-            try session.send((["SCORE"] + refs + [hypothesis]).joined(separator: " ||| "))
-            evalLine += " ||| " + (try session.readLine()).trimmingCharacters(in: .whitespaces)
+        return try corpora.map { candidates, references in
+            precondition(candidates.count == references.count && !candidates.isEmpty)
+            var evalLine = "EVAL"
+            for (candidate, refs) in zip(candidates, references) {
+                // pycocoevalcap: hypothesis.replace('|||', '').replace('  ', ' ')
+                let hypothesis = candidate.replacingAll("|||", with: "").replacingAll("  ", with: " ")
+                try session.send((["SCORE"] + refs + [hypothesis]).joined(separator: " ||| "))
+                evalLine += " ||| " + (try session.readLine()).trimmingCharacters(in: .whitespaces)
+            }
+            try session.send(evalLine)
+            var perCase: [Double] = []
+            for _ in candidates { perCase.append(try number(session.readLine())) }
+            let corpus = try number(session.readLine())
+            return (corpus, perCase)
         }
-        try session.send(evalLine)
-        var perCase: [Double] = []
-        for _ in candidates { perCase.append(try number(session.readLine())) }
-        let corpus = try number(session.readLine())
-        return (corpus, perCase)
     }
 
     private func number(_ line: String) throws -> Double {

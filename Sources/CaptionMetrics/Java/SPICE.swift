@@ -9,9 +9,11 @@ import Foundation
 /// jar), which no package registry reachable here provides, and pycocoevalcap's own download of it needs the
 /// internet. So SPICE runs only when the user supplies the jar: `$MUSCAPS_SPICE_JAR` pointing at a complete
 /// SPICE install. Otherwise it is reported unavailable, with the reason — never scored as 0.
-/// SPICE 1.0 pretty-prints its output with Java's JavaScript engine, which Java 15 and later no longer have:
-/// with such a Java it fails at the end, and the failure is reported. Point `$MUSCAPS_JAVA` at a Java 8/11
-/// runtime for SPICE.
+/// SPICE 1.0 is a Java 8 program: with Java 16 and later it is reported to fail (InaccessibleObjectException
+/// while setting up its parser, tylin/coco-caption#59; it also pretty-prints its output with the JavaScript
+/// engine Java 15 removed). Point `$MUSCAPS_JAVA` at a Java 8 runtime for SPICE; a failure is reported with
+/// the last line of SPICE's stderr. Unlike pycocoevalcap, no `-cache` is passed: the cache needs lmdbjni's
+/// native library (a common failure) and only speeds up repeated runs.
 public struct SPICEScorer: Sendable {
     public let jar: URL
     public let java: URL

@@ -4,12 +4,13 @@
 /// earlier rule wins a tie).
 ///
 /// Runs go through a `DFA` cache: sets of NFA states become DFA states on first use (subset construction
-/// on demand), so after a few captions every step is one table look-up.
+/// on demand), so after a few captions every step is one table look-up. Outside ASCII, characters that
+/// belong to exactly the same pattern classes share transitions (a few hundred such groups cover Unicode).
 struct LexMatcher: Sendable {
     private let classOf: [Int32]    // class index on the state's one labelled edge, or -1
     private let target: [Int32]     // where that edge goes
     private let tag: [Int32]        // pattern tag if accepting, else -1
-    private let classes: [ScalarClass]
+    private let classes: [ScalarClass]   // distinct classes; classOf indexes this
     private let startSet: [Int32]   // ε-closure of the start state
     private let closure: [[Int32]]  // ε-closure of each state (states with an edge or a tag only)
 
@@ -21,10 +22,20 @@ struct LexMatcher: Sendable {
             builder.epsilon[Int(start)].append(s)
             builder.tag[Int(e)] = Int32(index)
         }
-        classOf = builder.classOf
         target = builder.target
         tag = builder.tag
-        classes = builder.classes
+        // One entry per distinct class, so a character's membership signature is short.
+        var distinct: [ScalarClass: Int32] = [:], unique: [ScalarClass] = []
+        var classOf = builder.classOf
+        for (state, k) in builder.classOf.enumerated() where k >= 0 {
+            let cls = builder.classes[Int(k)]
+            if let id = distinct[cls] { classOf[state] = id; continue }
+            distinct[cls] = Int32(unique.count)
+            classOf[state] = Int32(unique.count)
+            unique.append(cls)
+        }
+        self.classOf = classOf
+        classes = unique
         closure = (0..<builder.classOf.count).map { LexMatcher.closure(of: Int32($0), builder) }
         startSet = closure[Int(start)]
     }
@@ -43,7 +54,7 @@ struct LexMatcher: Sendable {
         var state: Int32 = 0
         var pos = position
         while pos < text.count {
-            state = cache.step(state, text[pos], self)
+            state = cache.step(state, text[pos])
             if state < 0 { return }
             pos += 1
             for t in cache.tags[Int(state)] { found(Int(t), pos) }
@@ -59,14 +70,19 @@ struct LexMatcher: Sendable {
 
     func makeCache() -> DFA { DFA(self) }
 
-    /// The NFA states reached from `set` on `c` (ε-closed, sorted, no duplicates); `mark`/`stamp` are the
-    /// caller's scratch for de-duplication.
-    fileprivate func step(_ set: [Int32], _ c: UInt32, mark: inout [UInt32], stamp: UInt32) -> [Int32] {
-        var next: [Int32] = []
+    /// Which classes contain `c`.
+    fileprivate func signature(_ c: UInt32) -> [Bool] {
         let categories = ScalarClass.Categories(c)
+        return classes.map { $0.contains(c, categories) }
+    }
+
+    /// The NFA states reached from `set` on a character with membership `signature` (ε-closed, sorted, no
+    /// duplicates); `mark`/`stamp` are the caller's scratch for de-duplication.
+    fileprivate func step(_ set: [Int32], _ signature: [Bool], mark: inout [UInt32], stamp: UInt32) -> [Int32] {
+        var next: [Int32] = []
         for s in set {
             let k = classOf[Int(s)]
-            guard k >= 0, classes[Int(k)].contains(c, categories) else { continue }
+            guard k >= 0, signature[Int(k)] else { continue }
             for t in closure[Int(target[Int(s)])] where mark[Int(t)] != stamp {
                 mark[Int(t)] = stamp
                 next.append(t)
@@ -85,21 +101,25 @@ struct LexMatcher: Sendable {
 
     /// Lazily built deterministic automaton for one matcher. Not thread-safe: one per tokenizer run.
     final class DFA {
+        private let matcher: LexMatcher
         private var index: [[Int32]: Int32] = [:]
         private var sets: [[Int32]] = []
         fileprivate var tags: [[Int32]] = []
-        private var ascii: [[Int32]] = []            // 128 transitions per state; -2 unknown, -1 dead
-        private var other: [[UInt32: Int32]] = []
-
+        private var ascii: [[Int32]] = []              // per state, per ASCII character; -2 unknown, -1 dead
+        private var other: [[Int32: Int32]] = []       // per state, per character group (non-ASCII)
+        private var groupOf: [UInt32: Int32] = [:]     // non-ASCII character -> group
+        private var groupIndex: [[Bool]: Int32] = [:]  // membership signature -> group
+        private var groupSignature: [[Bool]] = []
         private var mark: [UInt32]
         private var stamp: UInt32 = 0
 
         fileprivate init(_ matcher: LexMatcher) {
+            self.matcher = matcher
             mark = [UInt32](repeating: 0, count: matcher.stateCount)
-            _ = intern(matcher.start, matcher)
+            _ = intern(matcher.start)
         }
 
-        private func intern(_ set: [Int32], _ matcher: LexMatcher) -> Int32 {
+        private func intern(_ set: [Int32]) -> Int32 {
             if set.isEmpty { return -1 }
             if let i = index[set] { return i }
             let i = Int32(sets.count)
@@ -111,18 +131,38 @@ struct LexMatcher: Sendable {
             return i
         }
 
-        fileprivate func step(_ state: Int32, _ c: UInt32, _ matcher: LexMatcher) -> Int32 {
+        private func advance(_ s: Int, _ signature: [Bool]) -> Int32 {
+            stamp &+= 1
+            if stamp == 0 { mark = [UInt32](repeating: 0, count: mark.count); stamp = 1 }
+            return intern(matcher.step(sets[s], signature, mark: &mark, stamp: stamp))
+        }
+
+        fileprivate func step(_ state: Int32, _ c: UInt32) -> Int32 {
             let s = Int(state)
             if c < 128 {
                 let known = ascii[s][Int(c)]
                 if known != -2 { return known }
-            } else if let known = other[s][c] {
-                return known
+                let next = advance(s, matcher.signature(c))
+                ascii[s][Int(c)] = next
+                return next
             }
-            stamp &+= 1
-            if stamp == 0 { mark = [UInt32](repeating: 0, count: mark.count); stamp = 1 }
-            let next = intern(matcher.step(sets[s], c, mark: &mark, stamp: stamp), matcher)
-            if c < 128 { ascii[s][Int(c)] = next } else { other[s][c] = next }
+            let group: Int32
+            if let g = groupOf[c] {
+                group = g
+            } else {
+                let signature = matcher.signature(c)
+                if let g = groupIndex[signature] {
+                    group = g
+                } else {
+                    group = Int32(groupSignature.count)
+                    groupIndex[signature] = group
+                    groupSignature.append(signature)
+                }
+                groupOf[c] = group
+            }
+            if let known = other[s][group] { return known }
+            let next = advance(s, groupSignature[Int(group)])
+            other[s][group] = next
             return next
         }
     }

@@ -22,7 +22,7 @@ indirect enum LexPattern: Sendable {
 }
 
 /// A set of scalars: explicit ranges plus Unicode general-category tests, possibly negated.
-struct ScalarClass: Sendable {
+struct ScalarClass: Sendable, Hashable {
     var ranges: [ClosedRange<UInt32>] = []
     var letters = false
     var digits = false

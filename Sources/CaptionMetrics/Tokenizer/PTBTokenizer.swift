@@ -76,13 +76,19 @@ final class PTBLexer: Sendable {
         let mainCache = main.makeCache()
         var lookaheadCaches = [LexMatcher.DFA?](repeating: nil, count: rules.count)
         var ends = Array(repeating: [Int](), count: rules.count)
+        var touched: [Int] = []  // rules with a match at this position, in rule order
         var pos = 0
         while pos < text.count {
-            for k in ends.indices { ends[k].removeAll(keepingCapacity: true) }
-            main.run(text, from: pos, cache: mainCache) { tag, end in ends[tag].append(end) }
+            for k in touched { ends[k].removeAll(keepingCapacity: true) }
+            touched.removeAll(keepingCapacity: true)
+            main.run(text, from: pos, cache: mainCache) { tag, end in
+                if ends[tag].isEmpty { touched.append(tag) }
+                ends[tag].append(end)
+            }
+            touched.sort()
             // Longest total match (pattern + lookahead) wins; the earlier rule wins a tie.
             var best = -1, bestTotal = 0, bestEnd = 0
-            for k in rules.indices where !ends[k].isEmpty {
+            for k in touched {
                 if let look = lookaheads[k] {
                     let cache = lookaheadCaches[k] ?? look.makeCache()
                     lookaheadCaches[k] = cache

@@ -301,7 +301,7 @@ public final class CaptionTrainer {
         } else {
             kept = "No epoch completed, so there is no checkpoint."
         }
-        return .diverged(epoch: epoch, batch: batch, what: what + " (try a lower learning rate or check the features)", kept: kept)
+        return .diverged(epoch: epoch, batch: batch, what: what, kept: kept)
     }
 
     // MARK: Files

@@ -63,7 +63,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .invalidData(reason): return reason
         case let .tooSmall(reason): return reason
         case let .diverged(epoch, batch, what, kept):
-            return "training diverged: \(what) at epoch \(epoch), batch \(batch); stopped without applying that step. \(kept)"
+            return "training diverged: \(what) at epoch \(epoch), batch \(batch); stopped without applying that step (try a lower learning rate, or check the features). \(kept)"
         case let .checkpoint(path, reason): return "\(path): \(reason)"
         case let .alreadyFinished(reason): return reason
         }

@@ -236,7 +236,8 @@ def arrange_score(piece, work, rng, clip_s, variant, n_variants, style_override=
             source_qpm = nps * 60.0 * med_ioi
         scale = rng.uniform(0.85, 1.18)
         bpm = source_qpm * scale / beat_q
-        bpm = max(40.0, min(200.0, bpm))
+        lo_b, hi_b = {"polyphony": (48.0, 112.0), "chorale": (50.0, 92.0)}.get(cat, (40.0, 184.0))
+        bpm = max(lo_b, min(hi_b, bpm))
     bpm = round(bpm, 1)
     qpm = bpm * beat_q
     if groove != "none":
@@ -544,14 +545,14 @@ def _solo_choices(work):
     st = work.get("style")
     if work["category"] == "folk":
         base = [(110, 4), (40, 2), (73, 4), (78, 3), (21, 3), (22, 2), (74, 2), (71, 2), (68, 1), (46, 2),
-                (24, 2), (25, 1), (105, 1), (75, 1), (79, 1), (12, 1), (11, 1), (10, 1), (15, 1), (0, 2), (42, 1),
-                (69, 1)]
+                (24, 2), (25, 1), (105, 1), (75, 1), (79, 1), (12, 1), (11, 1), (10, 1), (15, 1), (0, 2), (42, 2),
+                (69, 1), (70, 1), (57, 1)]
         if st == "scottish":
             base.append((109, 3))
         if st == "chinese":
             base += [(107, 3), (75, 2), (111, 1)]
         return base
-    return [(40, 3), (73, 2), (71, 2), (68, 2), (42, 2), (0, 2), (24, 1)]
+    return [(40, 3), (73, 2), (71, 2), (68, 2), (42, 3), (70, 1), (0, 2), (24, 1)]
 
 
 def _ensemble_programs(style, parts, rng, work):

@@ -85,7 +85,7 @@ FORM_WORDS = {
     "clog dance": ["clog dance"], "fling": ["highland fling"], "air": ["air", "slow air"],
     "set dance": ["set dance"], "children's song": ["children song", "nursery tune"], "ballad": ["folk ballad"],
     "fife tune": ["fife tune"], "chorale": ["chorale", "hymn", "chorale setting"],
-    "mass": ["mass movement", "sacred polyphony"], "madrigal": ["madrigal"], "chanson": ["chanson"],
+    "mass": ["mass movement", "mass setting", "sacred piece"], "madrigal": ["madrigal"], "chanson": ["chanson"],
     "trecento": ["medieval song", "trecento piece"], "motet": ["motet"], "string quartet": ["quartet movement"],
     "piano sonata": ["sonata movement"], "ragtime": ["rag", "ragtime piece"], "art song": ["art song", "lied"],
     "mazurka": ["mazurka"], "aria": ["aria"], "hymn": ["hymn"], "song": ["song"],
@@ -330,7 +330,7 @@ class Ctx:
                 return self.pick(["band", "small band"])
             return self.pick({"rock": ["rock band", "band"], "electronic": ["synths and drum machines",
                                                                             "electronic producer"],
-                              "hiphop": ["hip-hop beat", "beat"], "swing": ["jazz combo", "swing band", "jazz band"],
+                              "hiphop": ["drums, bass and keys", "hip-hop producer"], "swing": ["jazz combo", "swing band", "jazz band"],
                               "latin": ["latin band", "bossa nova combo"], "waltz": ["small band", "cafe band"],
                               "ballad": ["pop band", "band"], "folk": ["folk band", "celtic band", "trad band"]}[g])
         if len(fams) == 1:
@@ -486,6 +486,9 @@ def make_captions(attrs: dict, rng, n: int, used: set, min_tok=3, max_tok=22, tr
         toks = tokenize(raw)
         if not (min_tok <= len(toks) <= max_tok):
             continue
+        content = [t for t in toks if len(t) > 3]
+        if len(content) != len(set(content)):
+            continue  # "gentle ... gentle", "folk ... folk"
         low = raw.lower()
         if low in (o.lower() for o in out):
             continue

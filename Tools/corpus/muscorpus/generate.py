@@ -58,6 +58,8 @@ _G = {}
 
 
 def _init_worker(opts):
+    import warnings
+    warnings.filterwarnings("ignore")  # music21's MusicXML repair notices
     _G.update(opts)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -189,7 +191,7 @@ def main(argv=None):
     ap.add_argument("--refs-test", type=int, default=3)
     ap.add_argument("--refs-val", type=int, default=3)
     ap.add_argument("--refs-train", type=int, default=1)
-    ap.add_argument("--timeout", type=float, default=60.0, help="time-box for parsing one source work (s)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="time-box for parsing one source work (s)")
     ap.add_argument("--keep-midi", action="store_true", help="also keep the rendered MIDI files in OUT/midi/")
     ap.add_argument("--force", action="store_true", help="remove an existing OUT first")
     args = ap.parse_args(argv)
@@ -266,7 +268,8 @@ def main(argv=None):
         lst = cands[key]
         ok, pos = [], 0
         while len(ok) < need_works and pos < len(lst):
-            batch = lst[pos:pos + max(jobs * 2, int((need_works - len(ok)) * 1.08) + 2)]
+            rem = need_works - len(ok)
+            batch = lst[pos:pos + max(min(jobs, rem + 1), int(rem * 1.08) + 1)]
             pos += len(batch)
             for wid, piece, err, dt in pool.imap(parse_job, batch, chunksize=1):
                 parse_times[wid] = dt

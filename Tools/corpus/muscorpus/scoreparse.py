@@ -27,6 +27,11 @@ ABC_MODES = {
 }
 
 
+# Repeat expansion of very large scores is slow (Beethoven op. 18 no. 4, all movements in one file:
+# 70 s); a note-count limit keeps the choice deterministic instead of leaving it to the time-box.
+MAX_NOTES_TO_EXPAND = 12000
+
+
 def _tonic_pc(letter: str, acc: str) -> int:
     pc = PC[letter.lower()]
     if acc in ("#", "is"):
@@ -65,6 +70,37 @@ def humdrum_key(text: str):
     return (_tonic_pc(letter, acc), mode)
 
 
+def _merge_ties(part):
+    """Notes of a part as (onset, dur, midi) with tied notes merged (linear time; music21's
+    stripTies is quadratic on long movements: 75 s for Beethoven op. 132)."""
+    notes, open_ = [], {}
+    for el in part.flatten().notes:
+        ql = float(el.duration.quarterLength)
+        if ql <= 0:
+            continue  # grace notes
+        on = float(el.offset)
+        if not hasattr(el, "pitches") or not el.pitches:
+            continue  # unpitched percussion
+        if el.isChord:
+            items = [(n.pitch.midi, n.tie or el.tie) for n in el.notes]
+        else:
+            items = [(el.pitch.midi, el.tie)]
+        for midi, tie in items:
+            tt = tie.type if tie is not None else None
+            if tt in ("stop", "continue") and midi in open_:
+                i = open_[midi]
+                notes[i][1] = max(notes[i][1], on + ql - notes[i][0])
+                if tt == "stop":
+                    del open_[midi]
+                continue
+            notes.append([on, ql, int(midi)])
+            if tt in ("start", "continue"):
+                open_[midi] = len(notes) - 1
+            else:
+                open_.pop(midi, None)
+    return sorted((round(a, 4), round(b, 4), c) for a, b, c in notes)
+
+
 def parse_work(work: dict) -> dict:
     """Parse with music21; raises on failure (the caller time-boxes and logs)."""
     import music21
@@ -93,7 +129,10 @@ def parse_work(work: dict) -> dict:
             score.flatten().getElementsByClass("Repeat"))
     except Exception:
         has_rep = False
-    if has_rep:
+    n_notes = len(score.flatten().notes)
+    if has_rep and n_notes > MAX_NOTES_TO_EXPAND:
+        repeats = f"as written (not expanded: {n_notes} notes > {MAX_NOTES_TO_EXPAND})"
+    elif has_rep:
         try:
             score = score.expandRepeats()
             repeats = "expanded"
@@ -122,18 +161,7 @@ def parse_work(work: dict) -> dict:
     parts_out = []
     parts = list(score.parts) or [score]
     for p in parts:
-        try:
-            p2 = p.stripTies(matchByPitch=True)
-        except Exception:
-            p2 = p
-        notes = []
-        for n in p2.flatten().notes:
-            ql = float(n.duration.quarterLength)
-            if ql <= 0:
-                continue  # grace notes
-            on = float(n.offset)
-            for pit in n.pitches:
-                notes.append((round(on, 4), round(ql, 4), int(pit.midi)))
+        notes = _merge_ties(p)
         if not notes:
             continue
         name = (p.partName or "")

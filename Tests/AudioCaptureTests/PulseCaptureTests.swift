@@ -1,0 +1,208 @@
+import AudioCapture
+import AudioIO
+import Foundation
+import XCTest
+
+/// PulseAudio capture against a real, private pulseaudio with null sinks.
+final class PulseCaptureTests: XCTestCase {
+    private var server: PulseTestServer!
+    private var scratch: ScratchDirectory!
+    private var sources: [any CaptureSource] = []
+
+    override func setUpWithError() throws {
+        scratch = try ScratchDirectory("muscaps-pulse")
+        server = try PulseTestServer(sinks: ["testsink", "othersink"])
+    }
+
+    override func tearDown() {
+        for source in sources { source.stop() }
+        sources = []
+        server = nil
+        scratch = nil
+    }
+
+    private func options(reconnect: ReconnectPolicy = ReconnectPolicy(initialDelay: 0.1, maximumDelay: 0.5)) -> CaptureOptions {
+        var options = CaptureOptions()
+        options.pulseServer = server.server
+        options.clientName = "muscaps-test"
+        options.reconnect = reconnect
+        options.connectTimeout = 5
+        return options
+    }
+
+    private func startedSource(_ name: String, options: CaptureOptions? = nil) throws -> PulseCaptureSource {
+        let source = PulseCaptureSource(source: name, options: options ?? self.options())
+        sources.append(source)
+        try source.start()
+        return source
+    }
+
+    /// Writes the first `seconds` of a 16 kHz fixture as its own file (short clips keep the test fast).
+    private func excerpt(_ fixture: String, seconds: Double) throws -> (path: String, samples: [Float]) {
+        let all = try AudioFileDecoder.decode(FileCaptureTests.fixtures.appendingPathComponent(fixture).path).samples
+        let samples = Array(all.prefix(Int(seconds * 16_000)))
+        let path = scratch.file("excerpt-\(fixture)")
+        try AudioFileWriter.write(samples, channels: 1, sampleRate: 16_000, format: .wavFloat, to: path)
+        return (path, samples)
+    }
+
+    /// A clip played into the default sink comes back from @DEFAULT_MONITOR@ as the same signal:
+    /// aligned by cross-correlation (the monitor's timing is not the player's), the correlation is
+    /// near 1 and the level is unchanged (mono → stereo sink → L/R average).
+    func testDefaultMonitorCapturesWhatThePlayerPlays() throws {
+        let source = try startedSource(CaptureSpec.defaultPulseSource)
+        XCTAssertEqual(source.state, .running)
+        XCTAssertEqual(source.format, CaptureFormat(sampleRate: 48_000, channels: 2), "the null sink's own format")
+        let consumer = try CaptureConsumer(source: source)
+        let clip = try excerpt("rock.wav", seconds: 2.5)
+        let captured = CapturedAudio()
+        try captured.pull(from: consumer, for: 0.3)   // settle; the idle monitor delivers silence
+        let before = captured.samples.count
+        let launched = ProcessInfo.processInfo.systemUptime
+        let player = try server.play(clip.path, sink: "testsink")
+        try captured.pull(from: consumer, for: 15) { !player.isRunning }
+        XCTAssertEqual(player.terminationStatus, 0, "paplay failed")
+        try captured.pull(from: consumer, for: 0.4)   // the tail
+
+        let (lag, correlation) = CaptureSignals.align(clip.samples, in: captured.samples)
+        let gain = CaptureSignals.gain(clip.samples, captured.samples, lag: lag)
+        XCTAssertGreaterThan(correlation, 0.98, "captured audio does not match the clip (best lag \(lag))")
+        XCTAssertEqual(20 * log10(max(gain, 1e-9)), 0, accuracy: 0.5, "level change in dB")
+        XCTAssertLessThanOrEqual(lag + clip.samples.count, captured.samples.count, "the whole clip was captured")
+        XCTAssertEqual(source.statistics.droppedFrames, 0)
+
+        // Latency bound: when did the first sample of the clip come out of the consumer, relative
+        // to launching paplay? (Includes paplay's start-up and its own 100 ms buffer.)
+        let clipStart = captured.arrivals.first { $0.total > lag }?.time ?? launched
+        print("pulse monitor: correlation \(String(format: "%.4f", correlation)), gain \(String(format: "%.3f", gain)), "
+              + "clip at +\(String(format: "%.2f", Double(lag - before) / 16_000)) s after the player started; "
+              + "first clip sample delivered \(String(format: "%.0f", (clipStart - launched) * 1_000)) ms after launching paplay; "
+              + "\(source.fragments) fragments, mean \(String(format: "%.1f", source.meanFragmentMilliseconds)) ms")
+        XCTAssertEqual(source.meanFragmentMilliseconds, 100, accuracy: 60, "fragsize should be about the requested 100 ms")
+    }
+
+    /// @DEFAULT_MONITOR@ follows the default sink when it changes; a named monitor stays put.
+    func testFollowsTheDefaultSinkAndNamedSourcesStay() throws {
+        let following = try startedSource(CaptureSpec.defaultPulseSource)
+        let named = try startedSource("testsink.monitor")
+        let followingConsumer = try CaptureConsumer(source: following)
+        let namedConsumer = try CaptureConsumer(source: named)
+
+        try server.pactl(["set-default-sink", "othersink"])
+        usleep(300_000)   // the move is asynchronous
+        let path = scratch.file("tone1k.wav")
+        let tone = CaptureSignals.sine(frequency: 1_000, amplitude: 0.5, sampleRate: 48_000, frames: 48_000)
+        try AudioFileWriter.write(tone, channels: 1, sampleRate: 48_000, format: .wavFloat, to: path)
+        let player = try server.play(path, sink: "othersink")
+
+        let followingAudio = CapturedAudio(), namedAudio = CapturedAudio()
+        let deadline = Date().addingTimeInterval(10)
+        while player.isRunning && Date() < deadline {
+            try followingAudio.pull(from: followingConsumer, for: 0.05)
+            try namedAudio.pull(from: namedConsumer, for: 0.05)
+        }
+        try followingAudio.pull(from: followingConsumer, for: 0.3)
+        try namedAudio.pull(from: namedConsumer, for: 0.3)
+        let heard = CaptureSignals.amplitude(at: 1_000, in: followingAudio.samples[...], sampleRate: 16_000)
+        let leaked = CaptureSignals.rms(namedAudio.samples)
+        // The tone lasts 1 s of however long we listened; its amplitude in the whole capture
+        // scales by that fraction.
+        let fraction = 16_000 / Double(max(1, followingAudio.samples.count))
+        XCTAssertGreaterThan(heard, 0.5 * fraction * 0.5, "the default-following source did not hear the new default sink")
+        XCTAssertLessThan(leaked, 1e-4, "testsink.monitor must not hear othersink")
+        XCTAssertEqual(following.state, .running)
+        print("pulse follow: 1 kHz amplitude \(String(format: "%.3f", heard)) over \(followingAudio.samples.count) samples (expected ≈ \(String(format: "%.3f", 0.5 * fraction)))")
+    }
+
+    func testMissingServerFailsFastWithAClearError() throws {
+        var options = self.options()
+        options.pulseServer = "unix:\(scratch.file("no-such-server"))"
+        let source = PulseCaptureSource(options: options)
+        let begin = Date()
+        XCTAssertThrowsError(try source.start()) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("PulseAudio server at unix:"), message)
+            XCTAssertTrue(message.contains("is not running or not reachable"), message)
+            XCTAssertFalse(message.contains("\n"))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(begin), 2, "no hang when there is no server")
+        if case .failed = source.state {} else { XCTFail("state: \(source.state)") }
+        source.stop()
+    }
+
+    func testUnknownSourceNamesTheAvailableOnes() throws {
+        let source = PulseCaptureSource(source: "no.such.source", options: options())
+        XCTAssertThrowsError(try source.start()) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("has no source named 'no.such.source'"), message)
+            XCTAssertTrue(message.contains("testsink.monitor"), message)
+        }
+        source.stop()
+    }
+
+    /// The server is killed mid-capture: the source reports it, keeps running, reconnects when the
+    /// server is back (same socket), and audio flows again through the same consumer.
+    func testServerGoingAwayIsReportedAndReconnected() throws {
+        let states = StateLog()
+        var options = self.options()
+        options.onStateChange = { states.append($0) }
+        let source = try startedSource(CaptureSpec.defaultPulseSource, options: options)
+        let consumer = try CaptureConsumer(source: source)
+        let captured = CapturedAudio()
+        try captured.pull(from: consumer, for: 0.3)
+
+        let killed = ProcessInfo.processInfo.systemUptime
+        server.crash()
+        XCTAssertTrue(TestTools.waitFor(3) { if case .serverLost = source.state { return true } else { return false } },
+                      "state after the server died: \(source.state)")
+        let noticed = ProcessInfo.processInfo.systemUptime - killed
+        // The consumer keeps working: it just gets nothing.
+        let beforeGap = captured.samples.count
+        XCTAssertEqual(try consumer.pull(timeout: 0.3) { captured.samples.append(contentsOf: $0) }, .timedOut)
+        XCTAssertEqual(captured.samples.count, beforeGap)
+
+        try server.start()
+        let restarted = ProcessInfo.processInfo.systemUptime
+        XCTAssertTrue(TestTools.waitFor(5) { source.state == .running }, "no reconnection: \(source.state)")
+        let reconnected = ProcessInfo.processInfo.systemUptime - restarted
+        XCTAssertEqual(source.statistics.reconnects, 1)
+
+        let clip = try excerpt("piano.wav", seconds: 1.5)
+        let player = try server.play(clip.path, sink: "testsink")
+        let after = captured.samples.count
+        try captured.pull(from: consumer, for: 10) { !player.isRunning }
+        try captured.pull(from: consumer, for: 0.3)
+        let resumed = Array(captured.samples[after...])
+        let (_, correlation) = CaptureSignals.align(clip.samples, in: resumed)
+        XCTAssertGreaterThan(correlation, 0.98, "audio after reconnecting does not match the clip")
+        let lost = states.all.contains { if case .serverLost = $0 { return true } else { return false } }
+        XCTAssertTrue(lost, "the handler heard about the loss: \(states.all)")
+        XCTAssertEqual(states.all.last, .running)
+        print("pulse server loss: noticed in \(String(format: "%.0f", noticed * 1_000)) ms, reconnected \(String(format: "%.0f", reconnected * 1_000)) ms after restart; states \(states.all)")
+    }
+
+    func testListSourcesShowsMonitorsAndSaysJackIsNotRunning() throws {
+        var options = self.options()
+        options.jackServer = "muscaps-absent-\(UUID().uuidString.prefix(8))"
+        let listing = listSources(options: options)
+        let sources = try listing.pulse.get()
+        XCTAssertEqual(Set(sources.map(\.name)), ["testsink.monitor", "othersink.monitor"])
+        XCTAssertEqual(sources.first { $0.name == "testsink.monitor" }?.monitorOfSink, "testsink")
+        XCTAssertEqual(listing.pulseDefaultSink, "testsink")
+        let text = listing.description
+        XCTAssertTrue(text.contains("pulse:@DEFAULT_MONITOR@"), text)
+        XCTAssertTrue(text.contains("pulse:testsink.monitor"), text)
+        XCTAssertTrue(text.contains("monitor of sink testsink"), text)
+        XCTAssertTrue(text.contains("JACK: not available — JACK server '\(options.jackServer!)' is not running"), text)
+        print(text)
+    }
+}
+
+/// State changes as a source's handler reported them (from its threads).
+final class StateLog: @unchecked Sendable {
+    // @unchecked: `states` is guarded by `lock`.
+    private let lock = NSLock()
+    private var states: [CaptureState] = []
+    func append(_ state: CaptureState) { lock.lock(); states.append(state); lock.unlock() }
+    var all: [CaptureState] { lock.lock(); defer { lock.unlock() }; return states }
+}
