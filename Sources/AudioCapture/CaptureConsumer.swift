@@ -15,7 +15,12 @@ import AudioIO
 /// a hop of audio (`RingSizing`): the source keeps writing while the caller is busy with a window.
 ///
 /// Steady state allocates nothing: the read buffer and the resampler's buffers are allocated here
-/// once. Not thread-safe (one consumer per ring, as the ring requires); deliberately not `Sendable`.
+/// once. (libsoxr grows its own input FIFO with `realloc` until it has met its largest input, a
+/// bounded warm-up in the first seconds; the first feed is a full read buffer to get most of that
+/// over at once. `CaptureAllocationTests` checks the steady state with a malloc counter.)
+/// When the source stops, finishes or fails, its ring is closed: `pull` drains it, flushes the
+/// resampler's tail and returns `.ended`; `source.state` then says why.
+/// Not thread-safe (one consumer per ring, as the ring requires); deliberately not `Sendable`.
 public final class CaptureConsumer {
     public enum PullResult: Sendable, Equatable {
         /// This many output samples were handed to the closure (possibly 0 while the resampler fills).
@@ -39,6 +44,9 @@ public final class CaptureConsumer {
     private let resampler: StreamingResampler
     private let buffer: UnsafeMutableBufferPointer<Float>
     private var ended = false
+    private var primed = false
+    /// The first feed's size: one full read buffer (or half the ring, if that is smaller).
+    private let primeSamples: Int
 
     /// - Parameters:
     ///   - source: a started source (`format` and `ring` set).
@@ -57,6 +65,7 @@ public final class CaptureConsumer {
                                            outputRate: Double(outputRate), maximumChunkFrames: frames)
         buffer = .allocate(capacity: frames * format.channels)
         buffer.initialize(repeating: 0)
+        primeSamples = min(buffer.count, ring.capacity / 2 / format.channels * format.channels)
     }
 
     deinit { buffer.deallocate() }
@@ -71,7 +80,12 @@ public final class CaptureConsumer {
             // sample written before `close` has been seen.
             let closed = ring.isClosed
             let available = ring.readable
-            if available > 0 {
+            // The first feed is one full read buffer (unless the stream ends first): libsoxr grows
+            // its internal FIFO to the largest input it has seen, so priming it with the largest
+            // input there will be keeps every later call free of reallocation. Its output does
+            // not depend on chunking, so this costs only `readFrames` of latency, once.
+            if available > 0 && (primed || available >= primeSamples || closed) {
+                primed = true
                 return .samples(try drain(upTo: available, body))
             }
             if closed {

@@ -44,8 +44,14 @@ public final class FileCaptureSource: CaptureSource {
         core.publish(format: format, ring: ring)
         core.setState(.running)
         let box = StreamBox(stream)
-        try core.spawn(name: "muscaps-file") { [self] in
-            self.readLoop(first: box.take(), format: format, ring: ring)
+        do {
+            try core.spawn(name: "muscaps-file") { [self] in
+                self.readLoop(first: box.take(), format: format, ring: ring)
+            }
+        } catch {
+            core.setState(.failed(reason: "\(error)"))
+            ring.close()
+            throw error
         }
     }
 

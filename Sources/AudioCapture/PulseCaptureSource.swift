@@ -26,6 +26,7 @@ public final class PulseCaptureSource: CaptureSource {
     nonisolated(unsafe) private var liveMainloop: OpaquePointer?   // guarded by loopLock
     /// The C block the read callback writes through; created with the ring, freed in deinit.
     nonisolated(unsafe) private var bridge: OpaquePointer?         // guarded by loopLock
+    nonisolated(unsafe) private var fragmentBytes: UInt32 = 0       // guarded by loopLock
     private let startup = Startup()
 
     public init(source: String = CaptureSpec.defaultPulseSource, options: CaptureOptions = CaptureOptions()) {
@@ -40,10 +41,19 @@ public final class PulseCaptureSource: CaptureSource {
     public var state: CaptureState { core.state }
     public var statistics: CaptureStatistics { core.statistics() }
 
-    /// Fragments PulseAudio has delivered, and their mean length in milliseconds (≈ the fragsize).
-    public var fragments: UInt64 { loopLock.withLock { bridge.map { CAudioCapture_pulse_fragments($0) } ?? 0 } }
-    public var meanFragmentMilliseconds: Double {
-        let (count, bytes) = loopLock.withLock { bridge.map { (CAudioCapture_pulse_fragments($0), CAudioCapture_pulse_bytes($0)) } ?? (0, 0) }
+    /// Times PulseAudio woke the capture thread with data, and the mean audio per wake-up in
+    /// milliseconds (the server may deliver more often than the fragment size, never less).
+    /// The fragment size the server granted for the current stream, in milliseconds (0 before
+    /// the stream is ready).
+    public var fragmentMilliseconds: Double {
+        let bytes = loopLock.withLock { fragmentBytes }
+        guard let format = format else { return 0 }
+        return Double(bytes) / Double(4 * format.channels * format.sampleRate) * 1_000
+    }
+
+    public var deliveries: UInt64 { loopLock.withLock { bridge.map { CAudioCapture_pulse_deliveries($0) } ?? 0 } }
+    public var meanDeliveryMilliseconds: Double {
+        let (count, bytes) = loopLock.withLock { bridge.map { (CAudioCapture_pulse_deliveries($0), CAudioCapture_pulse_bytes($0)) } ?? (0, 0) }
         guard count > 0, let format = format else { return 0 }
         return Double(bytes) / Double(count) / Double(4 * format.channels * format.sampleRate) * 1_000
     }
@@ -193,6 +203,10 @@ public final class PulseCaptureSource: CaptureSource {
             connection.iterate(milliseconds: 50)
         }
 
+        if let granted = pa_stream_get_buffer_attr(stream) {
+            loopLock.withLock { fragmentBytes = granted.pointee.fragsize }
+        }
+
         let followsDefault = source == CaptureSpec.defaultPulseSource
         if followsDefault {
             CAudioCapture_pulse_attach_context(connection.context, bridge)
@@ -201,12 +215,10 @@ public final class PulseCaptureSource: CaptureSource {
             }
         }
 
-        if startup.isResolved {
-            core.noteReconnect()
-        } else {
-            startup.resolve(.ready)
-        }
+        let reconnected = startup.isResolved
+        if reconnected { core.noteReconnect() }
         core.setState(.running)
+        if !reconnected { startup.resolve(.ready) }   // after the state, so start() returns with .running
 
         while true {
             if core.isStopRequested { return .stopped }

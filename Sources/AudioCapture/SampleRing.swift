@@ -55,7 +55,7 @@ public final class SampleRing: @unchecked Sendable {
         return CAudioCapture_ring_write_or_drop(pointer, base, samples.count)
     }
 
-    /// Free space for the producer, in samples (whole frames).
+    /// Free space for the producer, in samples (whole frames); readable from any thread.
     public var writable: Int { CAudioCapture_ring_writable(pointer) }
 
     /// Ends the stream: the consumer drains what is left and then sees the ring closed.
@@ -69,7 +69,7 @@ public final class SampleRing: @unchecked Sendable {
         return CAudioCapture_ring_read(pointer, base, buffer.count)
     }
 
-    /// Samples ready to read (consumer side).
+    /// Samples ready to read; readable from any thread (a backlog gauge for status reports).
     public var readable: Int { CAudioCapture_ring_readable(pointer) }
 
     public var isClosed: Bool { CAudioCapture_ring_is_closed(pointer) != 0 }

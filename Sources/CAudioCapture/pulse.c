@@ -11,6 +11,7 @@
 struct CAudioCapture_pulse {
     CAudioCapture_ring *ring;
     _Atomic int server_changed;
+    _Atomic uint64_t deliveries;
     _Atomic uint64_t fragments;
     _Atomic uint64_t bytes;
     _Atomic uint64_t holes;
@@ -21,6 +22,7 @@ CAudioCapture_pulse *CAudioCapture_pulse_create(CAudioCapture_ring *ring) {
     if (!bridge) return NULL;
     bridge->ring = ring;
     atomic_init(&bridge->server_changed, 0);
+    atomic_init(&bridge->deliveries, 0);
     atomic_init(&bridge->fragments, 0);
     atomic_init(&bridge->bytes, 0);
     atomic_init(&bridge->holes, 0);
@@ -44,6 +46,7 @@ static void write_silence(CAudioCapture_ring *ring, size_t count) {
 static void read_ready(pa_stream *stream, size_t nbytes, void *userdata) {
     (void)nbytes;
     CAudioCapture_pulse *bridge = userdata;
+    atomic_fetch_add_explicit(&bridge->deliveries, 1, memory_order_relaxed);
     // Drain everything readable now; each peek returns at most one fragment.
     while (pa_stream_readable_size(stream) > 0) {
         const void *data = NULL;
@@ -84,6 +87,10 @@ void CAudioCapture_pulse_attach_context(pa_context *context, CAudioCapture_pulse
 
 int CAudioCapture_pulse_take_server_changed(CAudioCapture_pulse *bridge) {
     return atomic_exchange_explicit(&bridge->server_changed, 0, memory_order_acq_rel);
+}
+
+uint64_t CAudioCapture_pulse_deliveries(const CAudioCapture_pulse *bridge) {
+    return atomic_load_explicit(&((CAudioCapture_pulse *)bridge)->deliveries, memory_order_relaxed);
 }
 
 uint64_t CAudioCapture_pulse_fragments(const CAudioCapture_pulse *bridge) {

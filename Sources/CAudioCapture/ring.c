@@ -168,9 +168,12 @@ size_t CAudioCapture_ring_write_planar_or_drop(CAudioCapture_ring *ring, const f
     return n;
 }
 
-size_t CAudioCapture_ring_writable(CAudioCapture_ring *ring) {
-    uint64_t write = atomic_load_explicit(&ring->write_index, memory_order_relaxed);
-    return whole_frames(ring, producer_space(ring, write, ring->capacity));
+size_t CAudioCapture_ring_writable(const CAudioCapture_ring *ring) {
+    // From the two published indices only (no cached copies touched): safe on any thread.
+    CAudioCapture_ring *r = (CAudioCapture_ring *)ring;
+    uint64_t read = atomic_load_explicit(&r->read_index, memory_order_acquire);
+    uint64_t write = atomic_load_explicit(&r->write_index, memory_order_acquire);
+    return whole_frames(ring, ring->capacity - (size_t)(write - read));
 }
 
 void CAudioCapture_ring_close(CAudioCapture_ring *ring) {
@@ -199,10 +202,11 @@ size_t CAudioCapture_ring_read(CAudioCapture_ring *ring, float *dst, size_t max_
     return n;
 }
 
-size_t CAudioCapture_ring_readable(CAudioCapture_ring *ring) {
-    uint64_t read = atomic_load_explicit(&ring->read_index, memory_order_relaxed);
-    ring->consumer_cached_write = atomic_load_explicit(&ring->write_index, memory_order_acquire);
-    return (size_t)(ring->consumer_cached_write - read);
+size_t CAudioCapture_ring_readable(const CAudioCapture_ring *ring) {
+    CAudioCapture_ring *r = (CAudioCapture_ring *)ring;
+    uint64_t read = atomic_load_explicit(&r->read_index, memory_order_acquire);
+    uint64_t write = atomic_load_explicit(&r->write_index, memory_order_acquire);
+    return (size_t)(write - read);
 }
 
 uint64_t CAudioCapture_ring_written_samples(const CAudioCapture_ring *ring) {

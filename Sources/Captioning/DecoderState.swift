@@ -19,7 +19,10 @@ public final class DecoderState {
     let vocabularySize: Int
     let hiddenSize: Int
     let encoderWidth: Int
+    let configuration: CaptioningConfiguration
     var weightsVersion = -1
+    /// The model that last started this state (a state holds that model's per-track context).
+    var owner: ObjectIdentifier?
 
     // Per row.
     let encoderInput: FloatBuffer    // [rows, encoderWidth]: [w_t | h_dec (attention) | h_enc]
@@ -53,6 +56,7 @@ public final class DecoderState {
         let v = model.vocabularySize, att = c.variant == .attention ? c.attentionSize : 0
         self.maxRows = maxRows
         self.maxChunks = maxChunks
+        configuration = c
         vocabularySize = v
         hiddenSize = h
         encoderWidth = d + (c.variant == .attention ? 2 * h : h)

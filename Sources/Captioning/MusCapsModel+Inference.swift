@@ -55,12 +55,13 @@ extension MusCapsModel {
         for s in 0..<sources where chunkCounts[s] < 1 || Int(chunkCounts[s]) > min(chunkStride, state.maxChunks) {
             throw CaptioningError.invalidBatch("track \(s) has \(chunkCounts[s]) chunks; must be 1…\(min(chunkStride, state.maxChunks))")
         }
-        guard state.vocabularySize == vocabularySize, state.hiddenSize == h else {
+        guard state.vocabularySize == vocabularySize, state.configuration == c else {
             throw CaptioningError.invalidBatch("decoder state was made for another model")
         }
         prepareForInference()
         let weights = inferenceWeights!
         state.weightsVersion = weights.version
+        state.owner = ObjectIdentifier(self)
         state.sources = sources
         state.rows = rows
         state.stepCount = 0
@@ -124,8 +125,9 @@ extension MusCapsModel {
     /// `[rows, vocabularySize]` (owned by the state, valid until its next step). Allocation-free.
     @discardableResult
     public func step(tokens: UnsafePointer<Int32>, state: DecoderState) -> UnsafePointer<Float> {
-        guard let weights = inferenceWeights, weights.version == state.weightsVersion, state.rows > 0 else {
-            preconditionFailure("step(tokens:state:) before start(…), or the weights changed since start")
+        guard let weights = inferenceWeights, weights.version == state.weightsVersion, state.owner == ObjectIdentifier(self),
+              state.rows > 0 else {
+            preconditionFailure("step(tokens:state:) before start(…) on this model, or the weights changed since start")
         }
         let c = configuration
         let d = c.wordEmbeddingSize, h = c.encoderHiddenSize, g4 = 4 * h, v = vocabularySize

@@ -35,14 +35,17 @@ extension MusCapsModel {
     /// Σ of the per-target losses of the last forward pass.
     public var lastLossSum: Double { workspace.result.sum }
 
-    /// The logits of the last forward pass, batch-first `[batchSize, steps, vocabularySize]` (a copy).
+    /// The logits of the last forward pass, batch-first `[batchSize, captionLength − 1, vocabularySize]` (a copy).
+    /// Positions past a caption's last non-`<pad>` target are not computed (they cannot affect the loss) and
+    /// read 0.
     public func lastLogits() -> Tensor {
-        let ws = workspace, b = ws.batch, t = ws.steps, v = vocabularySize
+        let ws = workspace, b = ws.batch, t = max(ws.captionLength - 1, 0), v = vocabularySize
         var scalars = [Float](repeating: 0, count: b * t * v)
         scalars.withUnsafeMutableBufferPointer { out in
-            for step in 0..<t {
-                for row in 0..<b {
-                    (out.baseAddress! + (row * t + step) * v).update(from: ws.logits.pointer + (step * b + row) * v, count: v)
+            for step in 0..<ws.steps {
+                for sorted in 0..<ws.stepRows[step] {
+                    (out.baseAddress! + (ws.order[sorted] * t + step) * v)
+                        .update(from: ws.logits.pointer + (ws.stepOffsets[step] + sorted) * v, count: v)
                 }
             }
         }
@@ -55,7 +58,7 @@ extension MusCapsModel {
         precondition(workspace.lastPass == .training, "backward() needs a preceding forwardTraining(_:)")
         zeroGradients()
         let ws = workspace, c = configuration
-        let b = ws.batch, rows = ws.steps * b, h = c.encoderHiddenSize
+        let b = ws.batch, rows = ws.packedRows, h = c.encoderHiddenSize
         // logits = dropout(h_dec) · Wᵀ + b_d
         output.backward(input: ws.dropped.pointer, outputGradient: ws.logitGradient.pointer, rows: rows,
                         inputGradient: ws.decoderOutputGradient.pointer)
@@ -99,16 +102,27 @@ extension MusCapsModel {
     /// The shared forward pass; `training` selects BatchNorm's mode and dropout.
     func run(_ batch: CaptionBatch, training: Bool, dropoutMask: [Float]?) {
         let c = configuration, ws = workspace
-        let b = batch.batchSize, l = batch.maxChunks, steps = batch.steps, rows = steps * b
+        let b = batch.batchSize, l = batch.maxChunks, t = batch.captionLength
         let k = c.audioFeatureSize, h = c.encoderHiddenSize, v = vocabularySize
-        ws.reserve(configuration: c, vocabularySize: v, batch: b, chunks: l, steps: steps)
+        let pad = Int32(c.padIndex)
         ws.lastPass = .none
+        ws.captionLength = t
+        // Rows sorted by their number of steps (up to the last non-<pad> target), then packed step by step.
+        ws.plan(batch: b) { row in
+            var last = 0
+            for j in 1..<t where batch.tokens[row * t + j] != pad { last = j }
+            return last
+        }
+        ws.reserve(configuration: c, vocabularySize: v, batch: b, chunks: l)
+        let steps = ws.steps, rows = ws.packedRows
 
-        // ã: mean over the row's valid chunks.
+        // ã: mean over the row's valid chunks (rows in sorted order from here on).
         batch.features.withUnsafeBufferPointer { f in
             let features = f.baseAddress!, pooled = ws.pooled.pointer
-            for row in 0..<b {
-                let n = Int(batch.chunkCounts[row]), out = pooled + row * k
+            for sorted in 0..<b {
+                let row = ws.order[sorted]
+                let n = Int(batch.chunkCounts[row]), out = pooled + sorted * k
+                ws.counts.pointer[sorted] = batch.chunkCounts[row]
                 out.update(repeating: 0, count: k)
                 for i in 0..<n {
                     let chunk = features + (row * l + i) * k
@@ -116,10 +130,11 @@ extension MusCapsModel {
                 }
                 let inverse = 1 / Float(n)
                 for j in 0..<k { out[j] *= inverse }
+                if c.variant == .attention {
+                    (ws.features.pointer + sorted * l * k).update(from: features + row * l * k, count: l * k)
+                }
             }
-            if c.variant == .attention { ws.features.pointer.update(from: features, count: b * l * k) }
         }
-        for row in 0..<b { ws.counts.pointer[row] = batch.chunkCounts[row] }
 
         // a = ReLU(BatchNorm1d(W_a ã + b_a)).
         audioLinear.forward(ws.pooled.pointer, rows: b, into: ws.audioPre.pointer)
@@ -130,12 +145,12 @@ extension MusCapsModel {
         }
         Activation.relu(ws.audioNorm.pointer, count: b * h, into: ws.audio.pointer)
 
-        // Teacher forcing, time-major: input t·B + b = tokens[b, t], target = tokens[b, t + 1].
-        let t = batch.captionLength
+        // Teacher forcing, packed: row offset(s) + i is sorted row i at step s; input tokens[·, s], target tokens[·, s + 1].
         for step in 0..<steps {
-            for row in 0..<b {
-                ws.inputTokens.pointer[step * b + row] = batch.tokens[row * t + step]
-                ws.targets.pointer[step * b + row] = batch.tokens[row * t + step + 1]
+            for sorted in 0..<ws.stepRows[step] {
+                let row = ws.order[sorted], r = ws.stepOffsets[step] + sorted
+                ws.inputTokens.pointer[r] = batch.tokens[row * t + step]
+                ws.targets.pointer[r] = batch.tokens[row * t + step + 1]
             }
         }
         wordEmbedding.forward(tokens: ws.inputTokens.pointer, rows: rows, into: ws.embedded.pointer)
@@ -150,10 +165,11 @@ extension MusCapsModel {
         let mask = ws.dropoutMask.pointer
         if training {
             if let dropoutMask {
-                // Batch-first [B, T', H] → time-major.
+                // Batch-first [B, T − 1, H] → packed.
                 for step in 0..<steps {
-                    for row in 0..<b {
-                        for j in 0..<h { mask[(step * b + row) * h + j] = dropoutMask[(row * steps + step) * h + j] }
+                    for sorted in 0..<ws.stepRows[step] {
+                        let source = (ws.order[sorted] * (t - 1) + step) * h, target = (ws.stepOffsets[step] + sorted) * h
+                        for j in 0..<h { mask[target + j] = dropoutMask[source + j] }
                     }
                 }
             } else {
@@ -166,28 +182,25 @@ extension MusCapsModel {
         output.refreshWeight()
         output.forward(ws.dropped.pointer, rows: rows, into: ws.logits.pointer)
         ws.result = CrossEntropy.lossAndGradient(logits: ws.logits.pointer, rows: rows, classes: v, targets: ws.targets.pointer,
-                                                 ignoreIndex: Int32(c.padIndex), gradient: training ? ws.logitGradient.pointer : nil)
+                                                 ignoreIndex: pad, gradient: training ? ws.logitGradient.pointer : nil)
         ws.lastPass = training ? .training : .evaluation
     }
 
-    /// Adds the per-row vector `constant[b]` ([B, 4H]) to every step's gates of a sequence cache.
+    /// Adds the per-row vector `constant[b]` ([B, 4H]) to every step's gates of a (packed) sequence cache.
     private func addConstantGates(_ constant: UnsafePointer<Float>, to cache: LSTMSequenceCache) {
-        let rowsPerStep = cache.batch, width = 4 * cache.hiddenSize
+        let width = 4 * cache.hiddenSize
         for step in 0..<cache.steps {
-            let gates = cache.gates(step)
-            for row in 0..<rowsPerStep {
-                let g = gates + row * width, k = constant + row * width
-                for j in 0..<width { g[j] += k[j] }
-            }
+            let gates = cache.gates(step), count = cache.rows(step) * width
+            for j in 0..<count { gates[j] += constant[j] }
         }
     }
 
     /// Σ over steps of the gate gradients, per row: [B, 4H].
     private func sumGateGradients(_ cache: LSTMSequenceCache, into sum: UnsafeMutablePointer<Float>) {
-        let width = 4 * cache.hiddenSize, count = cache.batch * width
-        sum.update(repeating: 0, count: count)
+        let width = 4 * cache.hiddenSize
+        sum.update(repeating: 0, count: cache.batch * width)
         for step in 0..<cache.steps {
-            let g = cache.gradientGates(step)
+            let g = cache.gradientGates(step), count = cache.rows(step) * width
             for j in 0..<count { sum[j] += g[j] }
         }
     }
@@ -197,10 +210,8 @@ extension MusCapsModel {
     /// The time-constant a contributes W·a once per row instead of once per step.
     private func forwardFusion() {
         let c = configuration, ws = workspace
-        let b = ws.batch, rows = ws.steps * b, d = c.wordEmbeddingSize, h = c.encoderHiddenSize
+        let b = ws.batch, rows = ws.packedRows, d = c.wordEmbeddingSize, h = c.encoderHiddenSize
         let a = ws.audio.pointer
-        ws.encoder.reserve(steps: ws.steps, batch: b, hiddenSize: h)
-        ws.decoder.reserve(steps: ws.steps, batch: b, hiddenSize: h)
         if c.variant == .earlyFusion {
             // x_t = [a, w_t] (encoders.py: torch.cat((audio_embeds, word_embeds), dim=2))
             encoder.projectInput(ws.embedded.pointer, ldx: d, rows: rows, columns: h..<(h + d), into: ws.encoder.gates(0))
@@ -221,7 +232,7 @@ extension MusCapsModel {
 
     private func backwardFusion() {
         let c = configuration, ws = workspace
-        let b = ws.batch, rows = ws.steps * b, d = c.wordEmbeddingSize, h = c.encoderHiddenSize
+        let b = ws.batch, rows = ws.packedRows, d = c.wordEmbeddingSize, h = c.encoderHiddenSize
         let a = ws.audio.pointer, da = ws.audioGradient.pointer, scratch = ws.audioScratch.pointer
         // Decoder, h0 = c0 = a: dL/da = dL/dh0 + dL/dc0.
         decoder.backwardSequence(ws.decoder, outputGradient: ws.decoderOutputGradient.pointer, dh0: da, dc0: scratch)
@@ -260,11 +271,9 @@ extension MusCapsModel {
     private func forwardAttention() {
         guard let attention else { preconditionFailure("attention variant without attention layer") }
         let c = configuration, ws = workspace
-        let b = ws.batch, l = ws.chunks, steps = ws.steps, rows = steps * b
+        let b = ws.batch, l = ws.chunks, rows = ws.packedRows
         let d = c.wordEmbeddingSize, h = c.encoderHiddenSize, k = c.audioFeatureSize, att = c.attentionSize, g4 = 4 * h
         let a = ws.audio.pointer, enc = ws.encoder, dec = ws.decoder
-        enc.reserve(steps: steps, batch: b, hiddenSize: h)
-        dec.reserve(steps: steps, batch: b, hiddenSize: h)
         enc.hidden(0).update(from: a, count: b * h); enc.cell(0).update(from: a, count: b * h)
         dec.hidden(0).update(from: a, count: b * h); dec.cell(0).update(from: a, count: b * h)
         encoder.refreshBias()
@@ -277,22 +286,23 @@ extension MusCapsModel {
         encoder.projectInput(a, ldx: h, rows: b, columns: d..<(d + h), into: ws.constantGates.pointer)
         addConstantGates(ws.constantGates.pointer, to: enc)
 
-        for t in 0..<steps {
+        for t in 0..<ws.steps {
+            let n = ws.stepRows[t], offset = ws.stepOffsets[t]
             // Encoder: + W_ih[:, d+H:]·h2_{t-1} + W_hh·h1_{t-1}
             let g1 = enc.gates(t)
-            encoder.projectInput(dec.hidden(t), ldx: h, rows: b, columns: (d + h)..<(d + 2 * h), into: g1, beta: 1)
-            encoder.projectRecurrent(enc.hidden(t), ldh: h, rows: b, into: g1)
-            encoder.cellForward(gates: g1, cellIn: enc.cell(t), rows: b, cellOut: enc.cell(t + 1),
+            encoder.projectInput(dec.hidden(t), ldx: h, rows: n, columns: (d + h)..<(d + 2 * h), into: g1, beta: 1)
+            encoder.projectRecurrent(enc.hidden(t), ldh: h, rows: n, into: g1)
+            encoder.cellForward(gates: g1, cellIn: enc.cell(t), rows: n, cellOut: enc.cell(t + 1),
                                 tanhCellOut: enc.tanhCell(t), hiddenOut: enc.hidden(t + 1))
             // Attention weights from h1_t.
-            let query = ws.query.pointer + t * b * att
-            attention.queryProjection.forward(enc.hidden(t + 1), rows: b, into: query)
-            let beta = ws.beta.pointer + t * b * l
-            attention.weights(projected: ws.projected.pointer, query: query, counts: ws.counts.pointer, batch: b, chunks: l,
-                              tanhOut: ws.attentionTanh.pointer + t * b * l * att, into: beta)
+            let query = ws.query.pointer + offset * att
+            attention.queryProjection.forward(enc.hidden(t + 1), rows: n, into: query)
+            let beta = ws.beta.pointer + offset * l
+            attention.weights(projected: ws.projected.pointer, query: query, counts: ws.counts.pointer, batch: n, chunks: l,
+                              tanhOut: ws.attentionTanh.pointer + offset * l * att, into: beta)
             // Decoder: Σ_i β_i (W_ih[:, :k] a_i) + W_ih[:, k:]·h1_t + W_hh·h2_{t-1}
             let g2 = dec.gates(t)
-            for row in 0..<b {
+            for row in 0..<n {
                 let out = g2 + row * g4
                 out.update(repeating: 0, count: g4)
                 for i in 0..<Int(ws.counts.pointer[row]) {
@@ -300,9 +310,9 @@ extension MusCapsModel {
                     for j in 0..<g4 { out[j] += weight * chunk[j] }
                 }
             }
-            decoder.projectInput(enc.hidden(t + 1), ldx: h, rows: b, columns: k..<(k + h), into: g2, beta: 1)
-            decoder.projectRecurrent(dec.hidden(t), ldh: h, rows: b, into: g2)
-            decoder.cellForward(gates: g2, cellIn: dec.cell(t), rows: b, cellOut: dec.cell(t + 1),
+            decoder.projectInput(enc.hidden(t + 1), ldx: h, rows: n, columns: k..<(k + h), into: g2, beta: 1)
+            decoder.projectRecurrent(dec.hidden(t), ldh: h, rows: n, into: g2)
+            decoder.cellForward(gates: g2, cellIn: dec.cell(t), rows: n, cellOut: dec.cell(t + 1),
                                 tanhCellOut: dec.tanhCell(t), hiddenOut: dec.hidden(t + 1))
         }
     }
@@ -310,56 +320,57 @@ extension MusCapsModel {
     private func backwardAttention() {
         guard let attention else { preconditionFailure("attention variant without attention layer") }
         let c = configuration, ws = workspace
-        let b = ws.batch, l = ws.chunks, steps = ws.steps, rows = steps * b
+        let b = ws.batch, l = ws.chunks, rows = ws.packedRows
         let d = c.wordEmbeddingSize, h = c.encoderHiddenSize, k = c.audioFeatureSize, att = c.attentionSize, g4 = 4 * h
         let state = b * h
         let enc = ws.encoder, dec = ws.decoder
         let dh1 = ws.encoderHiddenGradient.pointer, dh2 = ws.decoderHiddenGradient.pointer
         let dh1Carry = ws.encoderHiddenCarry.pointer, dc1 = ws.encoderCellCarry.pointer
         let dh2Carry = ws.decoderHiddenCarry.pointer, dc2 = ws.decoderCellCarry.pointer
+        // Carries of rows that have not joined yet (shorter captions) stay zero: only prefixes are written.
         dh1Carry.update(repeating: 0, count: state); dc1.update(repeating: 0, count: state)
         dh2Carry.update(repeating: 0, count: state); dc2.update(repeating: 0, count: state)
         ws.projectedGradient.pointer.update(repeating: 0, count: b * l * att)
         ws.chunkGateGradient.pointer.update(repeating: 0, count: b * l * g4)
         let dBeta = ws.betaGradient.pointer
 
-        for t in stride(from: steps - 1, through: 0, by: -1) {
+        for t in stride(from: ws.steps - 1, through: 0, by: -1) {
+            let n = ws.stepRows[t], offset = ws.stepOffsets[t]
             // Decoder cell: dL/dh2_t = output term + carries from step t + 1.
-            let dOut = ws.decoderOutputGradient.pointer + t * state
-            for j in 0..<state { dh2[j] = dOut[j] + dh2Carry[j] }
+            let dOut = ws.decoderOutputGradient.pointer + offset * h
+            for j in 0..<(n * h) { dh2[j] = dOut[j] + dh2Carry[j] }
             let dg2 = dec.gradientGates(t)
             LSTMLayer.cellBackward(gates: dec.gates(t), cellIn: dec.cell(t), tanhCell: dec.tanhCell(t), dHidden: dh2, dCell: dc2,
-                                   rows: b, hidden: h, dGates: dg2)
+                                   rows: n, hidden: h, dGates: dg2)
             // Through Σ_i β_i (W a_i): dβ_i = dg2 · (W a_i), d(W a_i) += β_i dg2.
-            let beta = ws.beta.pointer + t * b * l
-            for row in 0..<b {
+            let beta = ws.beta.pointer + offset * l
+            for row in 0..<n {
                 let g = dg2 + row * g4
                 for i in 0..<l {
-                    let weight = beta[row * l + i]
                     if i >= Int(ws.counts.pointer[row]) { dBeta[row * l + i] = 0; continue }
+                    let weight = beta[row * l + i]
                     let chunk = ws.chunkGates.pointer + (row * l + i) * g4
                     let dChunk = ws.chunkGateGradient.pointer + (row * l + i) * g4
-                    var dot: Float = 0
-                    for j in 0..<g4 { dot += g[j] * chunk[j]; dChunk[j] += weight * g[j] }
-                    dBeta[row * l + i] = dot
+                    dBeta[row * l + i] = MatrixOps.dot(g, chunk, count: g4)
+                    for j in 0..<g4 { dChunk[j] += weight * g[j] }
                 }
             }
-            let dQuery = ws.queryGradient.pointer + t * b * att
-            attention.weightsBackward(beta: beta, tanh: ws.attentionTanh.pointer + t * b * l * att, betaGradient: dBeta,
-                                      counts: ws.counts.pointer, batch: b, chunks: l,
+            let dQuery = ws.queryGradient.pointer + offset * att
+            attention.weightsBackward(beta: beta, tanh: ws.attentionTanh.pointer + offset * l * att, betaGradient: dBeta,
+                                      counts: ws.counts.pointer, batch: n, chunks: l,
                                       projectedGradient: ws.projectedGradient.pointer, queryGradient: dQuery)
             // Encoder cell: dL/dh1_t = decoder input term + query term + carry from step t + 1.
-            decoder.backpropagateInput(dg2, rows: b, columns: k..<(k + h), into: dh1, lddx: h)
-            MatrixOps.multiply(dQuery, lddy: att, rows: b, weight: attention.queryProjection.weight.value, ldw: h,
+            decoder.backpropagateInput(dg2, rows: n, columns: k..<(k + h), into: dh1, lddx: h)
+            MatrixOps.multiply(dQuery, lddy: att, rows: n, weight: attention.queryProjection.weight.value, ldw: h,
                                outputs: att, inputs: h, into: dh1, lddx: h, beta: 1)
-            for j in 0..<state { dh1[j] += dh1Carry[j] }
+            for j in 0..<(n * h) { dh1[j] += dh1Carry[j] }
             let dg1 = enc.gradientGates(t)
             LSTMLayer.cellBackward(gates: enc.gates(t), cellIn: enc.cell(t), tanhCell: enc.tanhCell(t), dHidden: dh1, dCell: dc1,
-                                   rows: b, hidden: h, dGates: dg1)
+                                   rows: n, hidden: h, dGates: dg1)
             // Carries into step t − 1 (at t = 0: into the initial states, all equal to a).
-            decoder.backpropagateRecurrent(dg2, rows: b, into: dh2Carry, ldh: h)
-            encoder.backpropagateInput(dg1, rows: b, columns: (d + h)..<(d + 2 * h), into: dh2Carry, lddx: h, beta: 1)
-            encoder.backpropagateRecurrent(dg1, rows: b, into: dh1Carry, ldh: h)
+            decoder.backpropagateRecurrent(dg2, rows: n, into: dh2Carry, ldh: h)
+            encoder.backpropagateInput(dg1, rows: n, columns: (d + h)..<(d + 2 * h), into: dh2Carry, lddx: h, beta: 1)
+            encoder.backpropagateRecurrent(dg1, rows: n, into: dh1Carry, ldh: h)
         }
 
         // dL/da: the four initial states and the encoder's constant input term.
@@ -368,18 +379,19 @@ extension MusCapsModel {
         sumGateGradients(enc, into: ws.gateSum.pointer)
         encoder.backpropagateInput(ws.gateSum.pointer, rows: b, columns: d..<(d + h), into: da, lddx: h, beta: 1)
 
-        // Weight gradients, each one GEMM over all steps.
+        // Weight gradients, each one GEMM over all (packed) steps.
         let dg1All = enc.gradientGates(0), dg2All = dec.gradientGates(0)
-        encoder.accumulateRecurrentWeightGradient(dg1All, enc.hidden(0), ldh: h, rows: rows)
+        let h1Previous = enc.previousHidden(), h2Previous = dec.previousHidden()
+        encoder.accumulateRecurrentWeightGradient(dg1All, h1Previous, ldh: h, rows: rows)
         encoder.accumulateBiasGradient(dg1All, rows: rows)
         encoder.accumulateInputWeightGradient(dg1All, ws.embedded.pointer, ldx: d, rows: rows, columns: 0..<d)
         encoder.accumulateInputWeightGradient(ws.gateSum.pointer, ws.audio.pointer, ldx: h, rows: b, columns: d..<(d + h))
-        encoder.accumulateInputWeightGradient(dg1All, dec.hidden(0), ldx: h, rows: rows, columns: (d + h)..<(d + 2 * h))
-        decoder.accumulateRecurrentWeightGradient(dg2All, dec.hidden(0), ldh: h, rows: rows)
+        encoder.accumulateInputWeightGradient(dg1All, h2Previous, ldx: h, rows: rows, columns: (d + h)..<(d + 2 * h))
+        decoder.accumulateRecurrentWeightGradient(dg2All, h2Previous, ldh: h, rows: rows)
         decoder.accumulateBiasGradient(dg2All, rows: rows)
-        decoder.accumulateInputWeightGradient(dg2All, enc.hidden(1), ldx: h, rows: rows, columns: k..<(k + h))
+        decoder.accumulateInputWeightGradient(dg2All, enc.outputs, ldx: h, rows: rows, columns: k..<(k + h))
         decoder.accumulateInputWeightGradient(ws.chunkGateGradient.pointer, ws.features.pointer, ldx: k, rows: b * l, columns: 0..<k)
-        attention.queryProjection.backward(input: enc.hidden(1), outputGradient: ws.queryGradient.pointer, rows: rows)
+        attention.queryProjection.backward(input: enc.outputs, outputGradient: ws.queryGradient.pointer, rows: rows)
         attention.featureProjection.backward(input: ws.features.pointer, outputGradient: ws.projectedGradient.pointer, rows: b * l)
         if !c.freezeWordEmbeddings {
             encoder.backpropagateInput(dg1All, rows: rows, columns: 0..<d, into: ws.embeddingGradient.pointer, lddx: d)

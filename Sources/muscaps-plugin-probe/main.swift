@@ -117,4 +117,14 @@ struct PluginProbe: ParsableCommand {
     }
 }
 
-PluginProbe.main()
+/// The command line. Swift finds argv on Linux through `environ`, which an LD_PRELOAD library that
+/// rewrites the environment (libfaketime, used by the daily-rotation test) leaves empty: then read it
+/// from /proc/self/cmdline.
+func commandLineArguments() -> [String] {
+    if !CommandLine.arguments.isEmpty { return Array(CommandLine.arguments.dropFirst()) }
+    guard let data = FileManager.default.contents(atPath: "/proc/self/cmdline") else { return [] }
+    return Array(data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        .dropFirst().dropLast(data.last == 0 ? 1 : 0))
+}
+
+PluginProbe.main(commandLineArguments())

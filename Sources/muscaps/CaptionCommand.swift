@@ -11,8 +11,8 @@ struct CaptionCommand: ParsableCommand {
         discussion: """
         The audio is cut into non-overlapping 2.99 s musicnn windows, as in training and in the live \
         daemon. Without --every, one caption describes the whole file (all windows). With --every S, a \
-        caption is printed every S seconds of audio from the windows of the last --context seconds, as \
-        the daemon would show them live; spans that are entirely silent print (silence). \
+        caption is printed every S seconds of audio from the last --context seconds of windows \
+        (⌊context / 2.992⌋ windows: 10 s → 3), as the daemon would show them live; spans that are entirely silent print (silence). \
         With --json, one JSON object per caption: {"file", "start", "end", "caption", "log_prob", \
         "finished", "unk_rate", "repetitions"} ("finished": false when the caption was cut at \
         --max-length; "repetitions" counts repeated words and bigrams).

@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
         --seed gives the same loss curve; --resume continues exactly where the run stopped.
         Examples:
           muscaps train data/muscaps --out runs/early
-          muscaps train data/muscaps --out runs/attn --variant attention --word-vectors glove.6B.300d.txt
+          muscaps train data/muscaps --out runs/attn --variant attention --word-vectors glove.txt
           muscaps train data/muscaps --out runs/early --resume
         """)
 

@@ -37,64 +37,64 @@ enum CaptureSignals {
         return (samples.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(samples.count)).squareRoot()
     }
 
-    /// Where `reference` best lines up inside `signal` (the lag of `reference[0]` in `signal`),
-    /// and the normalised correlation there. Coarse to fine so it stays fast in a debug build:
-    /// both signals are averaged over blocks of 8 samples (a crude low-pass; music has plenty of
-    /// energy below 1 kHz), every block lag is tried, then the full-rate lags around the best one.
-    static func align(_ reference: [Float], in signal: [Float]) -> (lag: Int, correlation: Double) {
+    /// Where `reference` best lines up with `signal`: `lag` is the index in `signal` of
+    /// `reference[0]` (negative when the capture began after the reference did), `overlap` the
+    /// samples they share there, `correlation` the normalised correlation over that overlap.
+    /// Lags that leave less than `minimumOverlap` of the reference overlapping are not considered.
+    /// Coarse to fine so it stays fast in a debug build: both signals are averaged over blocks of
+    /// 8 samples (a crude low-pass; music has plenty of energy below 1 kHz), every block lag is
+    /// tried, then the full-rate lags around the best one.
+    static func align(_ reference: [Float], in signal: [Float], minimumOverlap: Double = 0.5) -> (lag: Int, correlation: Double, overlap: Int) {
         let block = 8
-        func decimate(_ x: [Float]) -> [Double] {
+        func decimate(_ x: [Float]) -> [Float] {
             stride(from: 0, to: x.count - block + 1, by: block).map { start in
-                var sum = 0.0
-                for i in start..<(start + block) { sum += Double(x[i]) }
-                return sum / Double(block)
+                var sum: Float = 0
+                for i in start..<(start + block) { sum += x[i] }
+                return sum / Float(block)
             }
         }
         let coarseReference = decimate(reference), coarseSignal = decimate(signal)
+        let needed = Int(Double(coarseReference.count) * minimumOverlap)
         var bestCoarse = 0, bestScore = -Double.infinity
-        if coarseSignal.count >= coarseReference.count {
-            for lag in 0...(coarseSignal.count - coarseReference.count) {
-                var dot = 0.0, energy = 0.0
-                for i in 0..<coarseReference.count {
-                    let s = coarseSignal[lag + i]
-                    dot += coarseReference[i] * s
-                    energy += s * s
-                }
-                let score = energy > 0 ? dot / energy.squareRoot() : 0
+        let lowest = -(coarseReference.count - needed), highest = coarseSignal.count - needed
+        if lowest <= highest {
+            for lag in lowest...highest {
+                let score = correlation(coarseReference, coarseSignal, lag: lag).correlation
                 if score > bestScore {
                     bestScore = score
                     bestCoarse = lag
                 }
             }
         }
-        var best = (lag: 0, correlation: -1.0)
+        var best = (lag: 0, correlation: -1.0, overlap: 0)
         let centre = bestCoarse * block
-        for lag in max(0, centre - 2 * block)...max(0, min(signal.count - reference.count, centre + 2 * block)) {
-            let c = correlation(reference, signal, lag: lag)
-            if c > best.correlation { best = (lag, c) }
+        for lag in (centre - 2 * block)...(centre + 2 * block) {
+            let (c, overlap) = correlation(reference, signal, lag: lag)
+            if overlap >= Int(Double(reference.count) * minimumOverlap) && c > best.correlation { best = (lag, c, overlap) }
         }
         return best
     }
 
-    /// Normalised correlation of `reference` with `signal[lag ..< lag + reference.count]`.
-    static func correlation(_ reference: [Float], _ signal: [Float], lag: Int) -> Double {
-        let count = min(reference.count, signal.count - lag)
-        guard count > 0 else { return 0 }
+    /// Normalised correlation of `reference` with `signal` shifted by `lag`, over their overlap.
+    static func correlation(_ reference: [Float], _ signal: [Float], lag: Int) -> (correlation: Double, overlap: Int) {
+        let first = max(0, -lag), last = min(reference.count, signal.count - lag)
+        guard last > first else { return (0, 0) }
         var dot = 0.0, a = 0.0, b = 0.0
-        for i in 0..<count {
+        for i in first..<last {
             let x = Double(reference[i]), y = Double(signal[lag + i])
             dot += x * y
             a += x * x
             b += y * y
         }
-        return a > 0 && b > 0 ? dot / (a * b).squareRoot() : 0
+        return (a > 0 && b > 0 ? dot / (a * b).squareRoot() : 0, last - first)
     }
 
-    /// Least-squares gain of `signal[lag...]` relative to `reference`.
+    /// Least-squares gain of the shifted `signal` relative to `reference`, over their overlap.
     static func gain(_ reference: [Float], _ signal: [Float], lag: Int) -> Double {
-        let count = min(reference.count, signal.count - lag)
+        let first = max(0, -lag), last = min(reference.count, signal.count - lag)
+        guard last > first else { return 0 }
         var dot = 0.0, a = 0.0
-        for i in 0..<count {
+        for i in first..<last {
             dot += Double(reference[i]) * Double(signal[lag + i])
             a += Double(reference[i]) * Double(reference[i])
         }

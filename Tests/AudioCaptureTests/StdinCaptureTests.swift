@@ -23,22 +23,19 @@ final class StdinCaptureTests: XCTestCase {
         let rawPath = scratch.file("tone.s16")
         try bytes.write(to: URL(fileURLWithPath: rawPath))
 
-        let pipe = Pipe()
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: cat)
-        child.arguments = [rawPath]
-        child.standardOutput = pipe
-        try child.run()
-        try? pipe.fileHandleForWriting.close()   // our copy; the child holds its own
+        var descriptors: [Int32] = [0, 0]
+        XCTAssertEqual(TestTools.closeOnExecPipe(&descriptors), 0)
+        let child = try ChildProcess(cat, [rawPath], stdout: .descriptor(descriptors[1]))
+        close(descriptors[1])   // our copy of the write end; the child holds its own
+        defer { close(descriptors[0]) }
 
-        let source = RawStreamCaptureSource(format: .s16le, sampleRate: 48_000, channels: 2,
-                                            fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
+        let source = RawStreamCaptureSource(format: .s16le, sampleRate: 48_000, channels: 2, fileDescriptor: descriptors[0])
         defer { source.stop() }
         try source.start()
         let consumer = try CaptureConsumer(source: source)
         let captured = CapturedAudio()
         try captured.drain(consumer, limit: 10)
-        child.waitUntilExit()
+        XCTAssertEqual(child.wait(timeout: 5), 0)
         XCTAssertEqual(source.state, .finished)
         XCTAssertEqual(source.statistics.capturedFrames, UInt64(frames))
         XCTAssertEqual(captured.samples.count, 32_000, accuracy: 2)
@@ -60,7 +57,7 @@ final class StdinCaptureTests: XCTestCase {
         bytes.append(contentsOf: [0x01, 0x02])   // half a sample at the end
 
         var descriptors: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&descriptors), 0)
+        XCTAssertEqual(TestTools.closeOnExecPipe(&descriptors), 0)
         let source = RawStreamCaptureSource(format: .f32le, sampleRate: 16_000, channels: 1, fileDescriptor: descriptors[0])
         defer {
             source.stop()
@@ -95,7 +92,7 @@ final class StdinCaptureTests: XCTestCase {
     /// A pipe whose writer stays silent: stop() returns promptly (the reader polls, it never blocks).
     func testStopOnASilentPipe() throws {
         var descriptors: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&descriptors), 0)
+        XCTAssertEqual(TestTools.closeOnExecPipe(&descriptors), 0)
         defer {
             close(descriptors[0])
             close(descriptors[1])

@@ -19,62 +19,35 @@ enum TestTools {
         throw TestSetupError(message: message)
     }
 
-    /// Runs a tool to completion and returns its stdout; throws with its stderr on failure.
+    /// Runs a tool to completion and returns its stdout; throws with its stderr on failure or
+    /// after `timeout` seconds (the tool is killed).
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 10) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let reader = PipeReader(output), errorReader = PipeReader(errors)
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let output = ScratchFile("out"), errors = ScratchFile("err")
+        let child = try ChildProcess(executable, arguments, environment: environment,
+                                     stdout: .file(output.path), stderr: .file(errors.path))
+        guard let status = child.wait(timeout: timeout) else {
+            child.terminate(grace: 0)
             throw TestSetupError(message: "\(executable) \(arguments.joined(separator: " ")) hung for \(timeout) s")
         }
-        process.waitUntilExit()
-        let text = reader.finish(), errorText = errorReader.finish()
-        guard process.terminationStatus == 0 else {
-            throw TestSetupError(message: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(errorText)")
+        guard status == 0 else {
+            throw TestSetupError(message: "\(executable) \(arguments.joined(separator: " ")) exited \(status): \(errors.contents)")
         }
-        return text
+        return output.contents
     }
 
     /// Starts a background process with stdout/stderr going to `log` (or /dev/null).
-    static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        if let log {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
-        return process
+    static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> ChildProcess {
+        let target: ChildProcess.Output = log.map { .file($0) } ?? .null
+        return try ChildProcess(executable, arguments, environment: environment, stdout: target, stderr: target)
     }
 
-    /// SIGTERM, then SIGKILL after `grace` seconds; waits for the exit.
-    static func terminate(_ process: Process, grace: Double = 2) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+    /// pipe(2) with both ends close-on-exec, so children spawned meanwhile do not inherit them
+    /// (an inherited write end would keep the reader from ever seeing end of file).
+    static func closeOnExecPipe(_ descriptors: inout [Int32]) -> Int32 {
+        guard pipe(&descriptors) == 0 else { return -1 }
+        for fd in descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return 0
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes.
@@ -93,19 +66,103 @@ struct TestSetupError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Drains a pipe on a background thread so a chatty child never blocks.
-final class PipeReader: @unchecked Sendable {
-    // @unchecked: `data` is written by the reader thread and read only after `group.wait()`.
-    private var data = Data()
-    private let group = DispatchGroup()
-    init(_ pipe: Pipe) {
-        let handle = pipe.fileHandleForReading
-        DispatchQueue.global().async(group: group) { [self] in self.data = handle.readDataToEndOfFile() }
+/// A child process started with posix_spawn and reaped with waitpid.
+///
+/// Not Foundation's `Process`: swift-corelibs-foundation notices a child's exit when a socket it
+/// shares with the child closes, and then reaps it with a *blocking* waitpid on its run-loop
+/// thread. pulseaudio closes every inherited descriptor at start-up, so that thread blocked until
+/// the daemon died and no other child's exit was seen any more (a `pactl` run hung the test).
+final class ChildProcess {
+    enum Output {
+        case null
+        case file(String)
+        /// An existing descriptor (e.g. a pipe's write end), duplicated onto the child's stream.
+        case descriptor(Int32)
     }
-    func finish() -> String {
-        group.wait()
-        return String(decoding: data, as: UTF8.self)
+
+    let pid: pid_t
+    private var exitStatus: Int32?
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+         stdout: Output = .null, stderr: Output = .null) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        for (fd, output) in [(Int32(1), stdout), (Int32(2), stderr)] {
+            switch output {
+            case .null: posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_WRONLY, 0)
+            case let .file(path): posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            case let .descriptor(source): posix_spawn_file_actions_adddup2(&actions, source, fd)
+            }
+        }
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Through `setpriv --pdeathsig KILL` (util-linux, always installed) when available: if the
+        // test process dies (crash, kill, debugger), its servers die with it instead of lingering —
+        // jackd in particular, since libjack allows only a few servers per machine at once.
+        // (The signal follows the spawning thread; the tests spawn from XCTest's main thread.)
+        let wrapper = "/usr/bin/setpriv"
+        let useWrapper = FileManager.default.isExecutableFile(atPath: wrapper)
+        let command = useWrapper ? [wrapper, "--pdeathsig", "KILL", "--", executable] + arguments : [executable] + arguments
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child = pid_t()
+        let result = posix_spawn(&child, command[0], &actions, nil, argv, envp)
+        guard result == 0 else {
+            throw TestSetupError(message: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
     }
+
+    var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid { exitStatus = Self.decode(status) }
+        return exitStatus == nil && reaped == 0
+    }
+
+    /// Exit status (128 + signal number when killed), or nil if still running after `timeout` seconds.
+    func wait(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning && Date() < deadline { usleep(2_000) }
+        return exitStatus
+    }
+
+    var terminationStatus: Int32 { exitStatus ?? -1 }
+
+    func signal(_ number: Int32) {
+        if isRunning { kill(pid, number) }
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; reaps the child.
+    func terminate(grace: Double = 2) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if wait(timeout: grace) == nil {
+            kill(pid, SIGKILL)
+            _ = wait(timeout: 5)
+        }
+    }
+
+    private static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7F
+        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+    }
+
+    deinit { terminate(grace: 1) }
+}
+
+/// A temporary file name for a child's output, unlinked on deinit.
+final class ScratchFile {
+    let path = "/tmp/muscaps-\(getpid())-\(UUID().uuidString.prefix(8))"
+    init(_ suffix: String) {}
+    var contents: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    deinit { unlink(path) }
 }
 
 /// A scratch directory under /tmp (short: unix socket paths are limited to 108 bytes), removed on deinit.
@@ -128,7 +185,7 @@ final class PulseTestServer {
     let sinks: [String]
     /// `unix:/tmp/…/native`, for `CaptureOptions.pulseServer` and `PULSE_SERVER`.
     let server: String
-    private(set) var process: Process?
+    private(set) var process: ChildProcess?
     private let pulseaudio: String
     private let pactlPath: String
     private let paplayPath: String
@@ -172,12 +229,12 @@ final class PulseTestServer {
     /// Kills the daemon at once (SIGKILL): the server "goes away" under its clients.
     func crash() {
         guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = process.wait(timeout: 5)
     }
 
     func stop() {
-        if let process { TestTools.terminate(process) }
+        process?.terminate()
         process = nil
     }
 
@@ -187,7 +244,7 @@ final class PulseTestServer {
     }
 
     /// Plays a file into `sink` with paplay at 100 ms latency (the setting that was clean here).
-    func play(_ path: String, sink: String) throws -> Process {
+    func play(_ path: String, sink: String) throws -> ChildProcess {
         try TestTools.launch(paplayPath, ["--latency-msec=100", "-d", sink, path], environment: environment)
     }
 
@@ -201,8 +258,8 @@ final class JackTestServer {
     let name: String
     let sampleRate: Int
     let period: Int
-    private(set) var process: Process?
-    private var clients: [Process] = []
+    private(set) var process: ChildProcess?
+    private var clients: [ChildProcess] = []
     private let jackd: String
     private let lsp: String
     private let simpleClient: String
@@ -244,7 +301,7 @@ final class JackTestServer {
     /// Starts `jack_simple_client` as client `clientName` (240 Hz on output1, 720 Hz on output2,
     /// amplitude 0.2) and waits for its ports.
     @discardableResult
-    func startSimpleClient(_ clientName: String = "tone") throws -> Process {
+    func startSimpleClient(_ clientName: String = "tone") throws -> ChildProcess {
         let client = try TestTools.launch(simpleClient, [clientName], environment: environment)
         clients.append(client)
         guard TestTools.waitFor(10, { ((try? ports()) ?? []).contains("\(clientName):output2") }) else {
@@ -255,9 +312,9 @@ final class JackTestServer {
 
     /// Stops the server (SIGTERM: clients get their shutdown callback) and the helper clients.
     func stop() {
-        if let process { TestTools.terminate(process) }
+        process?.terminate()
         process = nil
-        for client in clients { TestTools.terminate(client, grace: 1) }
+        for client in clients { client.terminate(grace: 1) }
         clients = []
     }
 

@@ -153,3 +153,12 @@ final class DecodingTests: XCTestCase {
         XCTAssertTrue(RollingCaptions.spans(windows, duration: 30.5, every: 30, context: 5).last!.silent)
     }
 }
+
+extension DecodingTests {
+    func testContextSecondsBecomeAWholeNumberOfWindows() {
+        XCTAssertEqual(RollingCaptions.windowCount(context: 10), 3)
+        XCTAssertEqual(RollingCaptions.windowCount(context: 2.992), 1)
+        XCTAssertEqual(RollingCaptions.windowCount(context: 5.984), 2)
+        XCTAssertEqual(RollingCaptions.windowCount(context: 1), 1)
+    }
+}

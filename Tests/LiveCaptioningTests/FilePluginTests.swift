@@ -180,6 +180,21 @@ final class FilePluginTests: XCTestCase {
         }
     }
 
+    /// rotate=daily: the probe runs with libfaketime, its clock starting at 23:59:57 UTC; the first cue is
+    /// written at about 23:59:59.4, the second at 00:00:00.6, so each day's file gets its own cues.
+    func testDailyRotationAtMidnight() throws {
+        let faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: faketime), "needs libfaketime (Tools/setup.sh installs it)")
+        let result = try runProduct("muscaps-plugin-probe", ["file:\(path("daily.srt")),rotate=daily", "--events", "4", "--interval-ms", "1200"],
+                                    environment: ["LD_PRELOAD": faketime, "FAKETIME": "@2026-11-26 23:59:57",
+                                                  "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["daily.2026-11-26.srt", "daily.srt"])
+        XCTAssertEqual(try Subtitles.parseSRT(try read("daily.2026-11-26.srt")).map(\.text), ["[A gentle solo piano waltz]"])
+        XCTAssertEqual(try Subtitles.parseSRT(try read("daily.srt")).map(\.text),
+                       ["[Upbeat rock with electric guitars and pounding drums]", "[Music: techno, electronic, beat]"])
+    }
+
     func testExistingSubtitleFileIsMovedAsideAndJSONLinesAreAppended() throws {
         try "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n[Old]\n\n".write(toFile: path("old.vtt"), atomically: false, encoding: .utf8)
         let old = Events.caption("old", 0, 1, id: 1).jsonLine + "\n"

@@ -36,16 +36,27 @@ final class TrainingLayerTests: XCTestCase {
         let lstm = LSTMLayer(name: "lstm", naming: .lstm, inputSize: inputs, hiddenSize: n, generator: &g)
         for p in lstm.parameters { p.load(try f.tensor(p.name)) }
         XCTAssertEqual(lstm.parameters.map(\.name), ["lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0"])
-        let x = timeMajor(try f.tensor("lstm.x").scalars, batch: batch, steps: steps, width: inputs)
-        let r = timeMajor(try f.tensor("lstm.r").scalars, batch: batch, steps: steps, width: n)
-        let result = runLSTM(lstm, x: x, h0: try f.tensor("lstm.h0").scalars, c0: try f.tensor("lstm.c0").scalars, r: r, batch: batch, steps: steps)
-        assertMatches(batchFirst(result.y, batch: batch, steps: steps, width: n), try f.tensor("lstm.y").scalars, tolerance: 1e-5, "y")
-        assertMatches(batchFirst(result.dx, batch: batch, steps: steps, width: inputs), try f.tensor("lstm.grad.x").scalars, tolerance: 1e-4, "dx")
-        assertMatches(result.dh0, try f.tensor("lstm.grad.h0").scalars, tolerance: 1e-4, "dh0")
-        assertMatches(result.dc0, try f.tensor("lstm.grad.c0").scalars, tolerance: 1e-4, "dc0")
+        // Batch-first API (nn.LSTM(batch_first=True)).
+        let x = try f.tensor("lstm.x").scalars, r = try f.tensor("lstm.r").scalars
+        let h0 = try f.tensor("lstm.h0").scalars, c0 = try f.tensor("lstm.c0").scalars
+        let cache = LSTMSequenceCache()
+        var y = [Float](repeating: 0, count: batch * steps * n), dx = [Float](repeating: 0, count: x.count)
+        var dh0 = [Float](repeating: 0, count: batch * n), dc0 = dh0
+        lstm.forward(batchFirst: x, batch: batch, steps: steps, h0: h0, c0: c0, into: &y, cache: cache)
+        lstm.backward(batchFirst: r, cache: cache, inputGradient: &dx, dh0: &dh0, dc0: &dc0)
+        assertMatches(y, try f.tensor("lstm.y").scalars, tolerance: 1e-5, "y")
+        assertMatches(dx, try f.tensor("lstm.grad.x").scalars, tolerance: 1e-4, "dx")
+        assertMatches(dh0, try f.tensor("lstm.grad.h0").scalars, tolerance: 1e-4, "dh0")
+        assertMatches(dc0, try f.tensor("lstm.grad.c0").scalars, tolerance: 1e-4, "dc0")
         for p in lstm.parameters {
             assertMatches(p.gradientArray, try f.tensor("lstm.grad.\(p.name.dropFirst(5))").scalars, tolerance: 1e-4, p.name)
         }
+        // The time-major building blocks the models use give the same.
+        for p in lstm.parameters { p.zeroGradient() }
+        let result = runLSTM(lstm, x: timeMajor(x, batch: batch, steps: steps, width: inputs), h0: h0, c0: c0,
+                             r: timeMajor(r, batch: batch, steps: steps, width: n), batch: batch, steps: steps)
+        assertMatches(batchFirst(result.y, batch: batch, steps: steps, width: n), y, tolerance: 1e-6, "time-major y")
+        assertMatches(batchFirst(result.dx, batch: batch, steps: steps, width: inputs), dx, tolerance: 1e-6, "time-major dx")
     }
 
     func testLSTMSequenceGradientsMatchFiniteDifferences() {
@@ -323,6 +334,32 @@ final class TrainingLayerTests: XCTestCase {
         checkFiniteDifferences("features", values: features.pointer, count: features.count, analytic: analytic.dFeatures, loss: loss)
         // The masked chunk (row 1, chunk 2) gets exactly nothing.
         XCTAssertEqual(Array(analytic.dFeatures[(1 * chunks + 2) * 3..<(1 * chunks + 3) * 3]), [0, 0, 0])
+    }
+
+    func testReLUAndDropoutGradientsMatchFiniteDifferences() {
+        // L = Σ r ⊙ tanh(dropout(relu(x))), with a fixed dropout mask (p = 0.4).
+        let count = 40
+        let x = TestVector(random(count))
+        for i in 0..<count where abs(x.pointer[i]) < 0.05 { x.pointer[i] = 0.3 }  // keep clear of the kink at 0
+        let r = random(count)
+        var mask = [Float](repeating: 0, count: count)
+        Dropout.fillMask(&mask, count: count, probability: 0.4, generator: &generator)
+        XCTAssertTrue(mask.allSatisfy { $0 == 0 || abs($0 - 1 / 0.6) < 1e-6 })
+        XCTAssertTrue(mask.contains(0) && mask.contains { $0 > 0 })
+        func forward() -> (activated: [Float], dropped: [Float]) {
+            var activated = [Float](repeating: 0, count: count), dropped = activated
+            Activation.relu(x.pointer, count: count, into: &activated)
+            Dropout.apply(activated, mask: mask, count: count, into: &dropped)
+            return (activated, dropped)
+        }
+        let (activated, dropped) = forward()
+        let dDropped = zip(dropped, r).map { (1 - Foundation.tanh($0) * Foundation.tanh($0)) * $1 }
+        var dActivated = [Float](repeating: 0, count: count), dx = dActivated
+        Dropout.apply(dDropped, mask: mask, count: count, into: &dActivated)
+        Activation.reluBackward(output: activated, outputGradient: dActivated, count: count, into: &dx)
+        checkFiniteDifferences("x", values: x.pointer, count: count, analytic: dx, step: 1e-2) {
+            weightedSum(forward().dropped.map { Foundation.tanh($0) }, r)
+        }
     }
 
     // MARK: Cross-entropy, Adam, clipping

@@ -50,8 +50,8 @@ size_t CAudioCapture_ring_write_or_drop(CAudioCapture_ring *ring, const float *s
 /// ring's frame size. Returns the frames written.
 size_t CAudioCapture_ring_write_planar_or_drop(CAudioCapture_ring *ring, const float *const *planes,
                                                uint32_t channel_count, size_t frames);
-/// Space for the producer, in samples (whole frames).
-size_t CAudioCapture_ring_writable(CAudioCapture_ring *ring);
+/// Space for the producer, in samples (whole frames). Any thread (exact on the producer's).
+size_t CAudioCapture_ring_writable(const CAudioCapture_ring *ring);
 /// Marks the end of the stream: the reader drains what is left and then sees the ring closed.
 /// Called by the producer after its last write (or after the producer has been stopped).
 void CAudioCapture_ring_close(CAudioCapture_ring *ring);
@@ -60,8 +60,8 @@ void CAudioCapture_ring_close(CAudioCapture_ring *ring);
 
 /// Copies up to `max_count` samples (rounded down to whole frames) into `dst`; returns the count.
 size_t CAudioCapture_ring_read(CAudioCapture_ring *ring, float *dst, size_t max_count);
-/// Samples ready for the reader.
-size_t CAudioCapture_ring_readable(CAudioCapture_ring *ring);
+/// Samples ready for the reader. Any thread (exact on the consumer's).
+size_t CAudioCapture_ring_readable(const CAudioCapture_ring *ring);
 /// True once `close` has run. Read it before `read`: if the ring was closed before a read that
 /// returned nothing, the stream has ended (everything written before `close` is visible).
 int CAudioCapture_ring_is_closed(const CAudioCapture_ring *ring);
@@ -138,6 +138,8 @@ void CAudioCapture_pulse_attach_stream(struct pa_stream *stream, CAudioCapture_p
 /// Installs the subscription callback on `context` (the caller subscribes to server events).
 void CAudioCapture_pulse_attach_context(struct pa_context *context, CAudioCapture_pulse *bridge);
 int CAudioCapture_pulse_take_server_changed(CAudioCapture_pulse *bridge);
+/// Read callbacks (one per wake-up with data), memory chunks peeked, bytes copied, holes.
+uint64_t CAudioCapture_pulse_deliveries(const CAudioCapture_pulse *bridge);
 uint64_t CAudioCapture_pulse_fragments(const CAudioCapture_pulse *bridge);
 uint64_t CAudioCapture_pulse_bytes(const CAudioCapture_pulse *bridge);
 uint64_t CAudioCapture_pulse_holes(const CAudioCapture_pulse *bridge);

@@ -66,23 +66,28 @@ public enum RollingCaptions {
         public var silent: Bool
     }
 
+    /// Windows a context of `seconds` holds: ⌊seconds / 2.992⌋, at least one (10 s → 3 windows).
+    public static func windowCount(context seconds: Double) -> Int {
+        let window = Double(MelWindower.windowFrames) * MelWindower.frameSeconds
+        return max(1, Int((seconds / window + 1e-6).rounded(.down)))
+    }
+
     /// The spans: at t = every, 2·every, … (and at the end of the audio if it is not on that grid), the
-    /// windows that have ended by t and started at or after t − context. Times before the first window
-    /// ends give no span.
+    /// last `windowCount(context:)` windows that have ended by t. Times before the first window ends give
+    /// no span; a time that would repeat the previous span's windows is skipped.
     public static func spans(_ windows: [AnalysisWindow], duration: Double, every: Double, context: Double) -> [Span] {
         precondition(every > 0 && context > 0)
+        let count = windowCount(context: context)
         var times: [Double] = []
         var t = every
         while t < duration - 1e-9 { times.append(t); t += every }
         times.append(max(duration, windows.last?.end ?? duration))
         var spans: [Span] = []
-        let eps = 1e-6
         for time in times {
-            let chosen = windows.indices.filter { windows[$0].end <= time + eps && windows[$0].start >= time - context - eps }
-            guard let first = chosen.first, let last = chosen.last else { continue }
-            let range = first..<(last + 1)
+            guard let last = windows.lastIndex(where: { $0.end <= time + 1e-6 }) else { continue }
+            let range = max(0, last + 1 - count)..<(last + 1)
             if let previous = spans.last, previous.windows == range { continue }
-            spans.append(Span(time: time, windows: range, start: windows[first].start, end: windows[last].end,
+            spans.append(Span(time: time, windows: range, start: windows[range.lowerBound].start, end: windows[last].end,
                               silent: windows[range].allSatisfy(\.isSilent)))
         }
         return spans

@@ -107,7 +107,8 @@ public final class LSTMLayer {
     // MARK: Element-wise cell
 
     /// One step for `rows` rows: `gates` holds the pre-activations without biases and is overwritten with the
-    /// activated gates (i, f, g, o); writes c' = f⊙c + i⊙g, tanh(c') and h' = o⊙tanh(c'). All [rows, H] contiguous
+    /// activated gates (i, f, g, o); the biases come from `combinedBias` (call `refreshBias()` after changing
+    /// `biasIH`/`biasHH`; `forwardSequence` does); writes c' = f⊙c + i⊙g, tanh(c') and h' = o⊙tanh(c'). All [rows, H] contiguous
     /// except `gates` [rows, 4H].
     @inlinable
     public func cellForward(gates: UnsafeMutablePointer<Float>, cellIn: UnsafePointer<Float>, rows: Int,
@@ -157,93 +158,188 @@ public final class LSTMLayer {
         }
     }
 
-    // MARK: Whole sequences
+    // MARK: Whole sequences, batch-first
 
-    /// Runs the recurrence over `steps` steps for `batch` rows. Before the call, `cache.gates[t]` must hold the
-    /// input contribution W_ih·x_t for every step (biases excluded; see `projectInput`). `h0`, `c0` are
-    /// [batch, H] (nil = zeros). Afterwards `cache.hidden[t + 1]` is h_t (and `cache.hidden[0]` = h0).
+    /// `nn.LSTM(batch_first=True)` with given (or zero) h0, c0: y[B, T, H] from x[B, T, I]. Keeps what the
+    /// backward pass needs in `cache` (which stores everything time-major internally, so each step's rows
+    /// are one contiguous matrix for the per-step GEMM; the input projection of all steps is one GEMM).
+    public func forward(batchFirst x: UnsafePointer<Float>, batch: Int, steps: Int, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?,
+                        into y: UnsafeMutablePointer<Float>, cache: LSTMSequenceCache) {
+        cache.reserve(steps: steps, batch: batch, hiddenSize: hiddenSize)
+        let input = cache.inputBuffer.reserve(steps * batch * inputSize)
+        LSTMSequenceCache.transpose(x, outer: batch, inner: steps, width: inputSize, into: input)
+        projectInput(input, ldx: inputSize, rows: steps * batch, into: cache.gates(0))
+        forwardSequence(cache, h0: h0, c0: c0)
+        LSTMSequenceCache.transpose(cache.outputs, outer: steps, inner: batch, width: hiddenSize, into: y)
+    }
+
+    /// Backward of `forward(batchFirst:…)` for dL/dy [B, T, H]: accumulates every parameter gradient and
+    /// writes dL/dx [B, T, I], dL/dh0, dL/dc0 [B, H] where asked.
+    public func backward(batchFirst dy: UnsafePointer<Float>, cache: LSTMSequenceCache, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         dh0: UnsafeMutablePointer<Float>? = nil, dc0: UnsafeMutablePointer<Float>? = nil) {
+        let steps = cache.steps, batch = cache.batch, rows = steps * batch
+        let dOut = cache.outputGradientBuffer.reserve(rows * hiddenSize)
+        LSTMSequenceCache.transpose(dy, outer: batch, inner: steps, width: hiddenSize, into: dOut)
+        backwardSequence(cache, outputGradient: dOut, dh0: dh0, dc0: dc0)
+        accumulateInputWeightGradient(cache.gradientGates(0), cache.inputBuffer.pointer, ldx: inputSize, rows: rows)
+        if let dx {
+            let dIn = cache.inputGradientBuffer.reserve(rows * inputSize)
+            backpropagateInput(cache.gradientGates(0), rows: rows, into: dIn, lddx: inputSize)
+            LSTMSequenceCache.transpose(dIn, outer: steps, inner: batch, width: inputSize, into: dx)
+        }
+    }
+
+    // MARK: Whole sequences, time-major
+
+    /// Runs the recurrence over the cache's steps. Before the call, `cache.gates(t)` must hold the input
+    /// contribution W_ih·x_t of every active row (biases excluded; see `projectInput`). `h0`, `c0` are
+    /// [batch, H] (nil = zeros). Step t updates only its first `cache.rows(t)` rows (all rows unless the cache
+    /// was reserved with per-step row counts). Afterwards `cache.hidden(t + 1)` is h_t and `cache.hidden(0)` h0.
     public func forwardSequence(_ cache: LSTMSequenceCache, h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?) {
-        let steps = cache.steps, batch = cache.batch, n = hiddenSize
+        let batch = cache.batch, n = hiddenSize
         precondition(cache.hiddenSize == n)
         refreshBias()
         let stateCount = batch * n
         if let h0 { cache.hidden(0).update(from: h0, count: stateCount) } else { cache.hidden(0).update(repeating: 0, count: stateCount) }
         if let c0 { cache.cell(0).update(from: c0, count: stateCount) } else { cache.cell(0).update(repeating: 0, count: stateCount) }
-        for t in 0..<steps {
-            projectRecurrent(cache.hidden(t), ldh: n, rows: batch, into: cache.gates(t))
-            cellForward(gates: cache.gates(t), cellIn: cache.cell(t), rows: batch,
+        for t in 0..<cache.steps {
+            let rows = cache.rows(t)
+            projectRecurrent(cache.hidden(t), ldh: n, rows: rows, into: cache.gates(t))
+            cellForward(gates: cache.gates(t), cellIn: cache.cell(t), rows: rows,
                         cellOut: cache.cell(t + 1), tanhCellOut: cache.tanhCell(t), hiddenOut: cache.hidden(t + 1))
         }
     }
 
-    /// Backward through a sequence run by `forwardSequence`. `outputGradient` is dL/dh_t for every step
-    /// ([steps, batch, H], nil = zeros). Fills `cache.gradientGates`, accumulates the W_hh and bias gradients,
-    /// and writes dL/dh0, dL/dc0 when asked. (The W_ih gradient depends on how the input was laid out: call
-    /// `accumulateInputWeightGradient` with `cache.gradientGates`.)
+    /// Backward through a sequence run by `forwardSequence`. `outputGradient` is dL/dh_t for every step in the
+    /// cache's (packed) output layout (nil = zeros). Fills `cache.gradientGates`, accumulates the W_hh and bias
+    /// gradients, and writes dL/dh0, dL/dc0 [batch, H] when asked. (The W_ih gradient depends on how the input
+    /// was laid out: call `accumulateInputWeightGradient` with `cache.gradientGates(0)` over `cache.packedRows`.)
     public func backwardSequence(_ cache: LSTMSequenceCache, outputGradient: UnsafePointer<Float>?,
                                  dh0: UnsafeMutablePointer<Float>? = nil, dc0: UnsafeMutablePointer<Float>? = nil) {
-        let steps = cache.steps, batch = cache.batch, n = hiddenSize, stateCount = batch * n
+        let batch = cache.batch, n = hiddenSize, stateCount = batch * n
         let dh = cache.runningHiddenGradient.pointer, dc = cache.runningCellGradient.pointer
         let dhTotal = cache.totalHiddenGradient.pointer
+        // Rows join the backward recurrence as t decreases (row counts never grow with t), and a row's carries
+        // stay zero until it joins: only prefixes are ever written.
         dh.update(repeating: 0, count: stateCount)
         dc.update(repeating: 0, count: stateCount)
-        for t in stride(from: steps - 1, through: 0, by: -1) {
+        for t in stride(from: cache.steps - 1, through: 0, by: -1) {
+            let rows = cache.rows(t), count = rows * n
             if let outputGradient {
-                let d = outputGradient + t * stateCount
-                for j in 0..<stateCount { dhTotal[j] = dh[j] + d[j] }
+                let d = outputGradient + cache.offset(t) * n
+                for j in 0..<count { dhTotal[j] = dh[j] + d[j] }
             } else {
-                dhTotal.update(from: dh, count: stateCount)
+                dhTotal.update(from: dh, count: count)
             }
             LSTMLayer.cellBackward(gates: cache.gates(t), cellIn: cache.cell(t), tanhCell: cache.tanhCell(t),
-                                   dHidden: dhTotal, dCell: dc, rows: batch, hidden: n, dGates: cache.gradientGates(t))
+                                   dHidden: dhTotal, dCell: dc, rows: rows, hidden: n, dGates: cache.gradientGates(t))
             if t > 0 || dh0 != nil {
-                backpropagateRecurrent(cache.gradientGates(t), rows: batch, into: dh, ldh: n)
+                backpropagateRecurrent(cache.gradientGates(t), rows: rows, into: dh, ldh: n)
             }
         }
         if let dh0 { dh0.update(from: dh, count: stateCount) }
         if let dc0 { dc0.update(from: dc, count: stateCount) }
-        let rows = steps * batch
-        accumulateRecurrentWeightGradient(cache.gradientGates(0), cache.hidden(0), ldh: n, rows: rows)
+        let rows = cache.packedRows
+        accumulateRecurrentWeightGradient(cache.gradientGates(0), cache.previousHidden(), ldh: n, rows: rows)
         accumulateBiasGradient(cache.gradientGates(0), rows: rows)
     }
 }
 
-/// Activations of one LSTM over a sequence, time-major, kept for the backward pass; grows only.
+/// Activations of one LSTM over a sequence, kept for the backward pass; grows only.
 ///
-/// gates [T, B, 4H] (pre-activations, then activated), hidden and cell [T + 1, B, H] (index 0 = initial
-/// state), tanhCell [T, B, H], gradientGates [T, B, 4H].
+/// Time-major and optionally *packed* (as PyTorch's `PackedSequence`): step t holds `rows(t)` rows — the
+/// first rows(t) of the batch, row counts non-increasing in t (rows sorted by length, longest first) — stored
+/// one block after another, `offset(t)` rows in. Without per-step counts every step holds the whole batch.
+/// gates and gradientGates [packedRows, 4H]; hidden and cell: the initial state [batch, H], then each
+/// step's block [rows(t), H]; tanhCell [packedRows, H].
 public final class LSTMSequenceCache {
     public private(set) var steps = 0
     public private(set) var batch = 0
     public private(set) var hiddenSize = 0
+    /// Σ_t rows(t).
+    public private(set) var packedRows = 0
+    private var stepRows: [Int] = []
+    private var stepOffsets: [Int] = []
+    private var isUniform = true
     let gateBuffer = FloatBuffer(), hiddenBuffer = FloatBuffer(), cellBuffer = FloatBuffer()
-    let tanhBuffer = FloatBuffer(), gradientBuffer = FloatBuffer()
+    let tanhBuffer = FloatBuffer(), gradientBuffer = FloatBuffer(), previousBuffer = FloatBuffer()
     let runningHiddenGradient = FloatBuffer(), runningCellGradient = FloatBuffer(), totalHiddenGradient = FloatBuffer()
+    // Batch-first API only: the time-major input copy and gradient scratch.
+    let inputBuffer = FloatBuffer(), outputGradientBuffer = FloatBuffer(), inputGradientBuffer = FloatBuffer()
 
     public init() {}
 
-    /// Sizes the cache for a sequence (reallocating only when it grows).
+    /// Sizes the cache for `steps` steps of the whole batch (reallocating only when it grows).
     public func reserve(steps: Int, batch: Int, hiddenSize: Int) {
+        reserve(batch: batch, hiddenSize: hiddenSize, rowsPerStep: nil, steps: steps)
+    }
+
+    /// Sizes the cache for a packed sequence: step t has `rowsPerStep[t]` rows (non-increasing, ≤ batch).
+    public func reserve(batch: Int, hiddenSize: Int, rowsPerStep: UnsafeBufferPointer<Int>) {
+        reserve(batch: batch, hiddenSize: hiddenSize, rowsPerStep: rowsPerStep, steps: rowsPerStep.count)
+    }
+
+    private func reserve(batch: Int, hiddenSize: Int, rowsPerStep: UnsafeBufferPointer<Int>?, steps: Int) {
         self.steps = steps
         self.batch = batch
         self.hiddenSize = hiddenSize
-        let state = batch * hiddenSize
-        gateBuffer.reserve(steps * 4 * state)
-        gradientBuffer.reserve(steps * 4 * state)
-        hiddenBuffer.reserve((steps + 1) * state)
-        cellBuffer.reserve((steps + 1) * state)
-        tanhBuffer.reserve(steps * state)
-        runningHiddenGradient.reserve(state)
-        runningCellGradient.reserve(state)
-        totalHiddenGradient.reserve(state)
+        stepRows.removeAll(keepingCapacity: true)
+        stepOffsets.removeAll(keepingCapacity: true)
+        var offset = 0
+        isUniform = true
+        for t in 0..<steps {
+            let rows = rowsPerStep?[t] ?? batch
+            precondition(rows >= 0 && rows <= (t == 0 ? batch : stepRows[t - 1]), "rows per step must not grow")
+            if rows != batch { isUniform = false }
+            stepRows.append(rows)
+            stepOffsets.append(offset)
+            offset += rows
+        }
+        stepOffsets.append(offset)
+        packedRows = offset
+        let h = hiddenSize
+        gateBuffer.reserve(offset * 4 * h)
+        gradientBuffer.reserve(offset * 4 * h)
+        hiddenBuffer.reserve((batch + offset) * h)
+        cellBuffer.reserve((batch + offset) * h)
+        tanhBuffer.reserve(offset * h)
+        runningHiddenGradient.reserve(batch * h)
+        runningCellGradient.reserve(batch * h)
+        totalHiddenGradient.reserve(batch * h)
     }
 
-    public func gates(_ t: Int) -> UnsafeMutablePointer<Float> { gateBuffer.pointer + t * batch * 4 * hiddenSize }
-    public func gradientGates(_ t: Int) -> UnsafeMutablePointer<Float> { gradientBuffer.pointer + t * batch * 4 * hiddenSize }
-    /// h_{t-1} entering step t (index 0 = h0; index t + 1 = output of step t).
-    public func hidden(_ index: Int) -> UnsafeMutablePointer<Float> { hiddenBuffer.pointer + index * batch * hiddenSize }
-    public func cell(_ index: Int) -> UnsafeMutablePointer<Float> { cellBuffer.pointer + index * batch * hiddenSize }
-    public func tanhCell(_ t: Int) -> UnsafeMutablePointer<Float> { tanhBuffer.pointer + t * batch * hiddenSize }
-    /// The outputs h_0 … h_{T-1} as one [T·B, H] matrix.
+    /// Rows of step t.
+    public func rows(_ t: Int) -> Int { stepRows[t] }
+    /// First packed row of step t (`offset(steps)` = packedRows).
+    public func offset(_ t: Int) -> Int { stepOffsets[t] }
+
+    public func gates(_ t: Int) -> UnsafeMutablePointer<Float> { gateBuffer.pointer + stepOffsets[t] * 4 * hiddenSize }
+    public func gradientGates(_ t: Int) -> UnsafeMutablePointer<Float> { gradientBuffer.pointer + stepOffsets[t] * 4 * hiddenSize }
+    /// The hidden state entering step `index` (index 0 = h0, [batch, H]); index t + 1 = output of step t, [rows(t), H].
+    public func hidden(_ index: Int) -> UnsafeMutablePointer<Float> {
+        hiddenBuffer.pointer + (index == 0 ? 0 : batch + stepOffsets[index - 1]) * hiddenSize
+    }
+    public func cell(_ index: Int) -> UnsafeMutablePointer<Float> {
+        cellBuffer.pointer + (index == 0 ? 0 : batch + stepOffsets[index - 1]) * hiddenSize
+    }
+    public func tanhCell(_ t: Int) -> UnsafeMutablePointer<Float> { tanhBuffer.pointer + stepOffsets[t] * hiddenSize }
+    /// The outputs of all steps as one [packedRows, H] matrix.
     public var outputs: UnsafeMutablePointer<Float> { hidden(1) }
+
+    /// The state entering each step, packed like the outputs ([packedRows, H]: row offset(t) + b = h_{t−1}[b]) —
+    /// the right-hand side of the W_hh gradient. Without packing that is simply hidden(0…T−1); packed, it is
+    /// gathered into scratch (once per call).
+    public func previousHidden() -> UnsafeMutablePointer<Float> {
+        if isUniform { return hidden(0) }
+        let h = hiddenSize, out = previousBuffer.reserve(packedRows * h)
+        for t in 0..<steps { (out + stepOffsets[t] * h).update(from: hidden(t), count: stepRows[t] * h) }
+        return out
+    }
+
+    /// [outer, inner, width] → [inner, outer, width].
+    static func transpose(_ x: UnsafePointer<Float>, outer: Int, inner: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+        for o in 0..<outer {
+            for i in 0..<inner { (y + (i * outer + o) * width).update(from: x + (o * inner + i) * width, count: width) }
+        }
+    }
 }

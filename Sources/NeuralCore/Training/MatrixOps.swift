@@ -3,9 +3,14 @@ import COpenBLAS
 /// The few matrix products every layer's forward and backward pass is made of, in PyTorch's weight layout
 /// (`W` is `[outputs, inputs]`, row-major, possibly a column block of a wider matrix via `ldw`).
 ///
-/// One row goes through GEMV (batch-1 decoding is memory-bound: one pass over the weights), several rows
-/// through GEMM. All products are single calls into OpenBLAS; nothing here allocates.
+/// Up to `gemvRowLimit` rows go through one GEMV per row (batch-1 decoding is memory-bound: one pass over
+/// the weights; and OpenBLAS's GEMM packs the whole weight matrix on every call, which for 2–4 rows costs
+/// more than a pass per row: measured 2–4× slower at 2 rows, even at 4–6, GEMM ahead from 8), more rows
+/// through one GEMM. Nothing here allocates.
 public enum MatrixOps {
+    /// Row counts up to this use per-row GEMV in `multiplyTransposed` and `multiply`.
+    public static let gemvRowLimit = 4
+
     /// y[rows×n] = x[rows×k] · Wᵀ + beta · y, with W `[n, k]` (leading dimension `ldw`).
     @inlinable
     public static func multiplyTransposed(
@@ -15,8 +20,8 @@ public enum MatrixOps {
     ) {
         guard rows > 0, n > 0 else { return }
         if k == 0 { scale(y, ldy: ldy, rows: rows, columns: n, by: beta); return }
-        if rows == 1 {
-            BLAS.gemv(m: n, n: k, a: weight, lda: ldw, x: x, beta: beta, y: y)
+        if rows <= gemvRowLimit {
+            for r in 0..<rows { BLAS.gemv(m: n, n: k, a: weight, lda: ldw, x: x + r * ldx, beta: beta, y: y + r * ldy) }
         } else {
             BLAS.gemm(m: rows, n: n, k: k, a: x, lda: ldx, b: weight, ldb: ldw, transposeB: true,
                       beta: beta, c: y, ldc: ldy)
@@ -32,8 +37,8 @@ public enum MatrixOps {
     ) {
         guard rows > 0, k > 0 else { return }
         if n == 0 { scale(dx, ldy: lddx, rows: rows, columns: k, by: beta); return }
-        if rows == 1 {
-            BLAS.gemv(m: n, n: k, a: weight, lda: ldw, transpose: true, x: dy, beta: beta, y: dx)
+        if rows <= gemvRowLimit {
+            for r in 0..<rows { BLAS.gemv(m: n, n: k, a: weight, lda: ldw, transpose: true, x: dy + r * lddy, beta: beta, y: dx + r * lddx) }
         } else {
             BLAS.gemm(m: rows, n: k, k: n, a: dy, lda: lddy, b: weight, ldb: ldw, beta: beta, c: dx, ldc: lddx)
         }

@@ -812,7 +812,8 @@ def _drums(track, groove, measures, rng, tsec, vel_at, beat_q, sub, total_q):
             q = ms + pos * bq
             if q >= total_q:
                 continue
-            track.note(tsec(q), 0.12, note, vel_at(q, acc, 4))
+            # kits sit higher in a mix than the dynamics level alone would put them
+            track.note(tsec(q), 0.12, note, 76 + 0.6 * (vel_at(q, acc, 4) - 64))
 
 
 def _groove(groove, B, mel, wparts, rng, place, play, harmony, tsec, vel_at, measures, beat_q, mi, total_q, cat):
@@ -920,7 +921,7 @@ def _groove(groove, B, mel, wparts, rng, place, play, harmony, tsec, vel_at, mea
         bass_prog, bkind = _choose(rng, [(32, 2), (33, 1)]), "folk"
     tb = B.add(bass_prog, "bass", volume=100)
     _bass(tb, chords, measures, bkind, rng, tsec, vel_at, beat_q, sub)
-    td = B.add(None, "drums", volume=100 if groove not in ("ballad", "waltz") else 86)
+    td = B.add(None, "drums", volume=127 if groove not in ("ballad", "waltz") else 112)
     _drums(td, groove, measures, rng, tsec, vel_at, beat_q, sub, total_q)
     return melody_pitches
 

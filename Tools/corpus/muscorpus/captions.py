@@ -314,6 +314,9 @@ class Ctx:
         g = a.get("groove", "none")
         if a["arrangement"] == "ambient":
             return self.pick(["synths and voices", "ambient synth textures", "synth choir and pads"])
+        if a["arrangement"] == "folk_band":
+            size = {"duo": "duo", "trio": "trio", "quartet": "quartet"}.get(ens, "group")
+            return self.pick([f"folk {size}", f"trad {size}", "folk group", "folk ensemble"])
         if ens == "solo":
             lead = self.lead()
             if lead["family"] == "voice":
@@ -329,8 +332,8 @@ class Ctx:
             if g == "none":
                 return self.pick(["band", "small band"])
             return self.pick({"rock": ["rock band", "band"], "electronic": ["synths and drum machines",
-                                                                            "electronic producer"],
-                              "hiphop": ["drums, bass and keys", "hip-hop producer"], "swing": ["jazz combo", "swing band", "jazz band"],
+                                                                            "synths and beats"],
+                              "hiphop": ["drums, bass and keys", "beat and keys"], "swing": ["jazz combo", "swing band", "jazz band"],
                               "latin": ["latin band", "bossa nova combo"], "waltz": ["small band", "cafe band"],
                               "ballad": ["pop band", "band"], "folk": ["folk band", "celtic band", "trad band"]}[g])
         if len(fams) == 1:

@@ -100,7 +100,8 @@ def compute(out):
     disk = 0
     for root, _, fns in os.walk(out):
         for fn in fns:
-            disk += os.path.getsize(os.path.join(root, fn))
+            if fn not in ("generate.log", "timing.json"):  # these two differ between identical runs
+                disk += os.path.getsize(os.path.join(root, fn))
     lens.sort()
     st.update({
         "clips": clips_total,
