@@ -50,7 +50,7 @@ let package = Package(
         /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
         .target(name: "Captioning", dependencies: ["NeuralCore", "AudioIO", "MusicTagging"]),
         /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
-        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "CMusCapsHost", "MusicTagging", "NeuralCore", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
         /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.
         .target(name: "CMusCapsPlugin"),
         /// Host side of the ABI, in C: async-signal-safe crash attribution and the guarded plugin calls.
@@ -75,8 +75,9 @@ let package = Package(
         /// Training-loop epochs and decoder latency on a data file shared with Tools/bench/captioning_vs_torch.py.
         .executableTarget(name: "captioning-trainer-bench", dependencies: ["Captioning", "NeuralCore", "CAllocationCounter"]),
         .executableTarget(name: "muscapsd", dependencies: [
-            "MusicTagging",
+            "LiveCaptioning", "AudioCapture", "MusicTagging", "NeuralCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         /// Loads output plugins as muscapsd does and feeds them synthetic captions (plugin authors, crash tests).
         .executableTarget(name: "muscaps-plugin-probe", dependencies: [

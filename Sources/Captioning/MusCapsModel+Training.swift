@@ -91,11 +91,12 @@ extension MusCapsModel {
         if batch.features.count != b * l * k { try fail("features hold \(batch.features.count) values, expected [\(b), \(l), \(k)]") }
         if batch.chunkCounts.count != b { try fail("\(batch.chunkCounts.count) chunk counts for \(b) rows") }
         if batch.tokens.count != b * t { try fail("tokens hold \(batch.tokens.count) ids, expected [\(b), \(t)]") }
-        for (row, n) in batch.chunkCounts.enumerated() where n < 1 || Int(n) > l {
-            try fail("row \(row) has \(n) valid chunks; must be 1…\(l)")
+        // Index loops: iterators allocate in unoptimised builds, and the training step allocates nothing.
+        for row in 0..<b where batch.chunkCounts[row] < 1 || Int(batch.chunkCounts[row]) > l {
+            try fail("row \(row) has \(batch.chunkCounts[row]) valid chunks; must be 1…\(l)")
         }
-        for token in batch.tokens where token < 0 || Int(token) >= vocabularySize {
-            try fail("token id \(token) outside the vocabulary of \(vocabularySize)")
+        for i in 0..<(b * t) where batch.tokens[i] < 0 || Int(batch.tokens[i]) >= vocabularySize {
+            try fail("token id \(batch.tokens[i]) outside the vocabulary of \(vocabularySize)")
         }
     }
 

@@ -94,8 +94,10 @@ public final class MusCapsModel {
     /// The parameter or buffer with this `state_dict` name.
     public func stateTensor(named name: String) -> Parameter? { stateTensors.first { $0.name == name } }
 
-    /// Sets every gradient to zero.
-    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+    /// Sets the gradient of every parameter that requires one to zero.
+    public func zeroGradients() {
+        for i in 0..<parameters.count where parameters[i].requiresGradient { parameters[i].zeroGradient() }
+    }
 
     /// The gradients of the last `backward()`, by `state_dict` name (trainable parameters only).
     public var gradients: [String: Tensor] {

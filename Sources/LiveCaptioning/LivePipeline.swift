@@ -49,7 +49,7 @@ public final class LivePipeline {
     public let captioner: ContextCaptioner?
     public private(set) var statistics = Statistics()
 
-    private let windower: MelWindower
+    private var windower: MelWindower
     private let output: MusicnnOutput
     private let modelIdentifier: String
     private var merger = CaptionMerger()
@@ -103,14 +103,28 @@ public final class LivePipeline {
         merger.finish(emit: forward)
     }
 
-    /// Inference fell behind and `windows` windows' worth of audio were skipped by the caller: the
-    /// context restarts (it must not join audio across the gap) and the drop is counted.
-    public func noteDropped(windows: Int, seconds: Double) {
-        statistics.droppedWindows += windows
-        mediaOffset += seconds
-        historyCount = 0
+    /// Inference fell behind and the caller skipped `seconds` of the oldest pending audio: windows restart
+    /// after the gap (none may join audio across it), the context is cleared, media time keeps counting
+    /// the skipped audio, and the drop is counted in windows.
+    public func skip(seconds: Double) {
+        guard seconds > 0 else { return }
+        statistics.droppedWindows += max(1, Int((seconds / (Double(settings.hopFrames) * MelWindower.frameSeconds)).rounded()))
         merger.finish(emit: forward)
+        mediaOffset += Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) + seconds
+        windower = MelWindower(hopFrames: settings.hopFrames)
+        historyCount = 0
+        lastEnd = 0
     }
+
+    /// Sends a status message (source lost, reconnected, windows dropped …) through to the outputs.
+    public func status(_ message: String) {
+        let now = mediaTime
+        merger.add(CaptionEvent(kind: .status, start: now, end: now, wallClockStart: wallClockOrigin + Int64(now * 1e9),
+                                text: message, model: modelIdentifier), emit: forward)
+    }
+
+    /// Media time of the end of the audio pushed so far, in seconds.
+    public var mediaTime: Double { mediaOffset + Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) }
 
     private func analyse(_ window: MelWindow, capturedAt: ContinuousClock.Instant?) {
         statistics.windows += 1

@@ -1,22 +1,126 @@
 import ArgumentParser
+import AudioCapture
+import Foundation
+import LiveCaptioning
+import Logging
 import MusicTagging
 
-/// The live-captioning daemon. This build is the foundation release: capture, windows, plugins and the
-/// D-Bus interface arrive with the daemon work (see README, "Status"), so it only reports its version.
+/// The live daemon: argument parsing and wiring only; the work is in LiveCaptioning.Daemon.
 struct MuscapsDaemon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muscapsd",
-        abstract: "MusCaps Live daemon (not yet implemented in this build).",
+        abstract: "Describe what is playing, live: capture audio, tag it (and caption it) every hop, send events to outputs.",
         discussion: """
-        NOT YET IMPLEMENTED: this build of muscapsd only prints its version. Live capture from \
-        PulseAudio/PipeWire or JACK, rolling captions, output plugins and D-Bus control are being built; \
-        until then use `muscaps tag FILE` to tag audio files.
+        Sources (--source):
+          pulse[:SOURCE]                 PulseAudio/PipeWire; default @DEFAULT_MONITOR@ (what the desktop plays)
+          jack[:PORT-PATTERN]            JACK output ports by name or glob (default system:capture_*)
+          file:PATH[:realtime][:loop]    an audio file, as fast as possible or in real time; ends at EOF (exit 0)
+          stdin:FORMAT:RATE:CHANNELS     raw PCM on standard input; FORMAT s16le or f32le
+        Outputs (--output, repeatable), loaded as plugins (.so) from $MUSCAPS_PLUGIN_PATH,
+        ~/.local/lib/muscaps/plugins, <prefix>/lib/muscaps/plugins or beside the executable:
+          stdout[:json]                  human lines, or JSON Lines
+          file:PATH[,format=vtt|srt|jsonl][,rotate_bytes=10M|,rotate=daily][,fsync=yes]
+        Every option can be set in a TOML file (--config) under the same name with '_' for '-';
+        the command line wins. Unknown keys are errors with their line number.
+        Signals: SIGINT/SIGTERM stop cleanly (outputs flushed, files closed); SIGHUP reloads --config.
+        Captions: this build emits tags for each window; captioning models are loaded once they ship
+        (see README, Status). Plugins run in-process: a plugin that crashes takes the daemon with it,
+        and the crash report names the plugin.
+        Examples:
+          muscapsd --source pulse --output stdout
+          muscapsd --source file:Examples/demo.wav --output stdout:json --output file:demo.vtt
+          muscapsd --config /etc/muscapsd.toml
         """,
         version: MusCapsVersion.string)
 
-    func run() throws {
-        print("muscapsd \(MusCapsVersion.string) — live capture is not implemented in this build; see `muscapsd --help`.")
+    @Option(help: ArgumentHelp("Where audio comes from (see above).", valueName: "SPEC"))
+    var source: String?
+
+    @Option(name: .customLong("output"), help: ArgumentHelp("Where events go; repeat for several (default stdout).", valueName: "SPEC"))
+    var outputs: [String] = []
+
+    @Option(help: ArgumentHelp("Tagging model: mtt, msd or a path to converted weights.", valueName: "MODEL"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Seconds between windows (default 1).", valueName: "SECONDS"))
+    var hop: Double?
+
+    @Option(help: ArgumentHelp("Seconds of audio a caption describes (default 10).", valueName: "SECONDS"))
+    var context: Double?
+
+    @Option(name: .customLong("silence-threshold"), help: ArgumentHelp("Windows below this level (dBFS) are silence (default -60).", valueName: "DB"))
+    var silenceThreshold: Double?
+
+    @Option(name: .customLong("top-tags"), help: "Tags per event (default 5).")
+    var topTags: Int?
+
+    @Flag(help: "File source: start again at the end instead of exiting.")
+    var loop = false
+
+    @Option(name: .customLong("queue-size"), help: "Events buffered per output before it drops its oldest (default 64).")
+    var queueSize: Int?
+
+    @Option(name: .customLong("plugin-path"), help: ArgumentHelp("Extra plugin directory searched first; repeatable.", valueName: "DIR"))
+    var pluginPath: [String] = []
+
+    @Option(help: ArgumentHelp("TOML configuration file.", valueName: "FILE"))
+    var config: String?
+
+    @Flag(name: .customLong("list-sources"), help: "List PulseAudio sources and JACK ports, then exit.")
+    var listSources = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String = "info"
+
+    /// The file's settings with the command line's on top.
+    func effectiveConfiguration() throws -> DaemonConfiguration {
+        var configuration = try config.map(DaemonConfiguration.load(path:)) ?? DaemonConfiguration()
+        if let source { configuration.source = source }
+        if !outputs.isEmpty { configuration.outputs = outputs }
+        if let model { configuration.model = model }
+        if let hop { configuration.hop = hop }
+        if let context { configuration.context = context }
+        if let silenceThreshold { configuration.silenceThreshold = silenceThreshold }
+        if let topTags { configuration.topTags = topTags }
+        if loop { configuration.loop = true }
+        if let queueSize { configuration.queueSize = queueSize }
+        if !pluginPath.isEmpty { configuration.pluginPath = pluginPath + configuration.pluginPath }
+        try configuration.validate()
+        return configuration
     }
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+    }
+
+    func run() throws {
+        if listSources {
+            print(SourceListing.query())
+            return
+        }
+        let configuration: DaemonConfiguration
+        do { configuration = try effectiveConfiguration() } catch {
+            throw DaemonFailure(message: "\(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return handler
+        }
+        let daemon = Daemon(configuration: configuration, configurationPath: config, logger: Logger(label: "muscapsd"))
+        daemon.handleSignals()
+        let outcome: Daemon.Outcome
+        do { outcome = try daemon.run() } catch {
+            throw DaemonFailure(message: "\(error)")
+        }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+}
+
+/// A one-line error for stderr (ArgumentParser prints "Error: <message>").
+struct DaemonFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }
 
 MuscapsDaemon.main()

@@ -97,13 +97,13 @@ final class ChildProcess {
             }
         }
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        // Through `setpriv --pdeathsig KILL` (util-linux, always installed) when available: if the
-        // test process dies (crash, kill, debugger), its servers die with it instead of lingering —
-        // jackd in particular, since libjack allows only a few servers per machine at once.
+        // Through `setpriv --pdeathsig TERM` (util-linux, always installed) when available: if the
+        // test process dies (crash, kill, debugger), its servers shut down cleanly with it instead
+        // of lingering (SIGTERM, not SIGKILL: jackd then also frees its slot in libjack's registry).
         // (The signal follows the spawning thread; the tests spawn from XCTest's main thread.)
         let wrapper = "/usr/bin/setpriv"
         let useWrapper = FileManager.default.isExecutableFile(atPath: wrapper)
-        let command = useWrapper ? [wrapper, "--pdeathsig", "KILL", "--", executable] + arguments : [executable] + arguments
+        let command = useWrapper ? [wrapper, "--pdeathsig", "TERM", "--", executable] + arguments : [executable] + arguments
         let argv = command.map { strdup($0) } + [nil]
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -253,9 +253,18 @@ final class PulseTestServer {
 
 // MARK: - JACK
 
-/// A private `jackd --no-realtime -d dummy` with a unique server name.
+/// A private `jackd --no-realtime -d dummy` under a server name no other running test uses.
+///
+/// Names come from a small fixed pool (`muscaps-test-0` …), each claimed with an flock on a file
+/// in /tmp for the server's lifetime, so parallel test runs never share one. Why not a fresh
+/// random name per test: libjack keeps a registry of at most 8 server names in
+/// /dev/shm/jack-shm-registry, and a server that dies without a clean shutdown (SIGKILL, a
+/// crashed test run) leaves its entry behind; only a server registering the *same* name reclaims
+/// it. Random names leaked a slot per crash until no jackd could start; pooled names heal themselves.
 final class JackTestServer {
-    let name: String
+    static let namePool = 6
+    private(set) var name = ""
+    private var lockDescriptor: Int32 = -1
     let sampleRate: Int
     let period: Int
     private(set) var process: ChildProcess?
@@ -268,10 +277,30 @@ final class JackTestServer {
         jackd = try TestTools.require("jackd", package: "jackd2")
         lsp = try TestTools.require("jack_lsp", package: "jackd2")
         simpleClient = try TestTools.require("jack_simple_client", package: "jackd2")
-        name = "muscaps-test-\(getpid())-\(UUID().uuidString.prefix(8))"
         self.sampleRate = sampleRate
         self.period = period
-        try start()
+        var failures: [String] = []
+        for slot in 0..<Self.namePool {
+            let descriptor = open("/tmp/muscaps-jack-test-\(slot).lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
+            guard descriptor >= 0 else { continue }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                close(descriptor)   // another test run holds this name
+                continue
+            }
+            name = "muscaps-test-\(slot)"
+            do {
+                try start()
+                lockDescriptor = descriptor
+                return
+            } catch {
+                // E.g. an unreaped zombie jackd still "owns" this name in the registry: next one.
+                failures.append("\(name): \(error)")
+                stop()
+                removeLeftovers()
+                close(descriptor)
+            }
+        }
+        throw TestSetupError(message: "no JACK test server could start (names in use by other runs or broken): \(failures.joined(separator: " | "))")
     }
 
     /// For child processes: the server to use, no auto-start, no device reservation over D-Bus.
@@ -310,21 +339,28 @@ final class JackTestServer {
         return client
     }
 
-    /// Stops the server (SIGTERM: clients get their shutdown callback) and the helper clients.
+    /// Stops the helper clients, then the server (SIGTERM: a clean shutdown that also removes
+    /// its registry entry; capture clients get their shutdown callback).
     func stop() {
-        process?.terminate()
-        process = nil
         for client in clients { client.terminate(grace: 1) }
         clients = []
+        process?.terminate(grace: 3)
+        process = nil
+    }
+
+    /// What a server and its clients leave in /dev/shm under this name (ours while we hold the lock).
+    private func removeLeftovers() {
+        let shm = "/dev/shm"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: shm)) ?? []
+        where entry.hasPrefix("jack_\(name)_") || (entry.hasPrefix("jack_sem.") && entry.contains("_\(name)_")) {
+            try? FileManager.default.removeItem(atPath: "\(shm)/\(entry)")
+        }
+        try? FileManager.default.removeItem(atPath: "/tmp/\(name).log")
     }
 
     deinit {
         stop()
-        // What a server and its clients leave in /dev/shm under this (unique) name.
-        let shm = "/dev/shm"
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: shm)) ?? [] where entry.contains(name) {
-            try? FileManager.default.removeItem(atPath: "\(shm)/\(entry)")
-        }
-        try? FileManager.default.removeItem(atPath: "/tmp/\(name).log")
+        removeLeftovers()
+        if lockDescriptor >= 0 { close(lockDescriptor) }   // releases the name
     }
 }

@@ -140,6 +140,36 @@ final class ModelBehaviourTests: XCTestCase {
         }
     }
 
+    /// Workspaces are sized by the largest batch seen: afterwards a whole training step (forward, backward,
+    /// clipping, Adam) and a validation forward pass touch no heap.
+    func testTrainingStepAllocatesNothingOnceWarm() throws {
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = ProcessInfo.processInfo.activeProcessorCount }
+        for variant in CaptioningConfiguration.Variant.allCases {
+            let c = smallConfiguration(variant)
+            let model = try MusCapsModel(configuration: c, vocabularySize: 30, seed: 1)
+            var g = SeededGenerator(seed: 2)
+            let large = randomCaptionBatch(configuration: c, vocabularySize: 30, batch: 6, chunks: 4, captionLength: 9, generator: &g)
+            let small = randomCaptionBatch(configuration: c, vocabularySize: 30, batch: 4, chunks: 3, captionLength: 7, generator: &g)
+            let adam = Adam(parameters: model.parameters, learningRate: 1e-3)
+            func trainingStep(_ batch: CaptionBatch) throws {
+                try model.forwardTraining(batch)
+                model.backward()
+                GradientClipping.clipNorm(model.parameters, maxNorm: 1)
+                adam.step()
+                try model.forwardEvaluation(batch)
+            }
+            try trainingStep(large)
+            try trainingStep(small)
+            CAllocationCounter_start()
+            try trainingStep(small)
+            try trainingStep(large)
+            try trainingStep(small)
+            let allocations = CAllocationCounter_stop()
+            XCTAssertEqual(allocations, 0, "\(variant): three training steps allocated \(allocations) times")
+        }
+    }
+
     func testSaveAndLoadRoundTrip() throws {
         let c = smallConfiguration(.attention)
         let model = try MusCapsModel(configuration: c, vocabularySize: 13, seed: 21)

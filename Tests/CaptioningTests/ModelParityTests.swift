@@ -18,8 +18,8 @@ import XCTest
 /// because Adam normalises any nonzero gradient into a step of about ±lr (m/√v ≈ ±1).
 ///
 /// Logits are compared where the target is not <pad>. At the other positions the reference's fusion
-/// models feed the decoder zeros (pack_padded_sequence in the encoder) while we feed the encoder's outputs
-/// for the padding tokens; neither reaches the loss.
+/// models feed the decoder zeros (pack_padded_sequence in the encoder) and the Swift model skips the steps
+/// (its packing covers the decoder too); neither reaches the loss.
 final class ModelParityTests: XCTestCase {
     private func targetMask(_ batch: CaptionBatch, vocabularySize v: Int) -> [Bool] {
         var mask = [Bool](repeating: false, count: batch.batchSize * batch.steps * v)
