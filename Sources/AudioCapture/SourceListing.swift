@@ -62,7 +62,8 @@ public struct SourceListing: Sendable, CustomStringConvertible {
         case let .success(sources):
             lines.append("PulseAudio (\(pulseServer.replacingPrefix("PulseAudio server ", with: ""))):")
             if let sink = pulseDefaultSink {
-                lines.append("  pulse:\(CaptureSpec.defaultPulseSource)  follows the default sink's monitor (now \(sink).monitor)")
+                let monitor = sources.first { $0.monitorOfSink == sink }?.name ?? "\(sink).monitor"
+                lines.append("  pulse:\(CaptureSpec.defaultPulseSource)  follows the default sink's monitor (now \(monitor))")
             }
             if sources.isEmpty { lines.append("  (no sources)") }
             for source in sources {

@@ -48,7 +48,7 @@ struct MuscapsDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds of audio a caption describes (default 10).", valueName: "SECONDS"))
     var context: Double?
 
-    @Option(name: .customLong("silence-threshold"), help: ArgumentHelp("Windows below this level (dBFS) are silence (default -60).", valueName: "DB"))
+    @Option(name: .customLong("silence-threshold"), help: ArgumentHelp("Windows below this level (dBFS) are silence (default -60; write --silence-threshold=-50).", valueName: "DB"))
     var silenceThreshold: Double?
 
     @Option(name: .customLong("top-tags"), help: "Tags per event (default 5).")

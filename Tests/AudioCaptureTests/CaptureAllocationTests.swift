@@ -1,6 +1,7 @@
 @testable import AudioCapture
 import CAllocationCounter
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// Steady-state capture touches no heap: neither the JACK real-time thread (process callback →

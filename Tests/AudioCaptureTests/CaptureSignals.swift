@@ -1,5 +1,6 @@
 import AudioCapture
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// Signals in, measurements out, for the capture tests.

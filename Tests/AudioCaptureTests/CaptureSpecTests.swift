@@ -1,4 +1,5 @@
 import AudioCapture
+import TestServerSupport
 import XCTest
 
 /// `--source` strings: every form, defaults, and one-line errors for bad ones.

@@ -1,6 +1,7 @@
 import AudioCapture
 import AudioIO
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// The file source: fast and real-time pacing, end of file, looping, bad files, stopping.

@@ -1,5 +1,6 @@
 import AudioCapture
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// JACK capture against a real, private jackd (dummy driver) fed by jack_simple_client.

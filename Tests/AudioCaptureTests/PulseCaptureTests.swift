@@ -1,6 +1,7 @@
 import AudioCapture
 import AudioIO
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// PulseAudio capture against a real, private pulseaudio with null sinks.

@@ -1,5 +1,6 @@
 import AudioCapture
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// Raw PCM on a pipe (`stdin:FORMAT:RATE:CHANNELS`), fed by a child process or by the test in odd pieces.

@@ -149,7 +149,7 @@ final class TagCommandTests: XCTestCase {
             XCTAssertTrue(result.stdout.contains("USAGE"), result.stdout)
         }
         let daemon = try CLI.run("muscapsd", ["--help"])
-        XCTAssertTrue(daemon.stdout.contains("NOT YET IMPLEMENTED"), daemon.stdout)
+        XCTAssertTrue(daemon.stdout.contains("--source") && daemon.stdout.contains("SIGHUP"), daemon.stdout)
     }
 
     func testFeaturesWritesEveryLayerWithItsShape() throws {

@@ -105,7 +105,8 @@ class MidiFileData:
 
 
 def read_smf(path: str) -> MidiFileData:
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     if data[:4] != b"MThd":
         raise ValueError("not a Standard MIDI File")
     hlen, fmt, ntrk, division = struct.unpack(">IHHH", data[4:14])

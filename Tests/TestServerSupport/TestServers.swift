@@ -6,9 +6,9 @@ import XCTest
 /// server name), so parallel test runs on one machine cannot meet, and stops it in tearDown.
 /// A missing binary is a test failure that says to run Tools/setup.sh — never a silent skip.
 
-enum TestTools {
+public enum TestTools {
     /// The absolute path of `name` on PATH, or a thrown failure naming the Debian package.
-    static func require(_ name: String, package: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    public static func require(_ name: String, package: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(name)"
@@ -22,7 +22,7 @@ enum TestTools {
     /// Runs a tool to completion and returns its stdout; throws with its stderr on failure or
     /// after `timeout` seconds (the tool is killed).
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 10) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 10) throws -> String {
         let output = ScratchFile("out"), errors = ScratchFile("err")
         let child = try ChildProcess(executable, arguments, environment: environment,
                                      stdout: .file(output.path), stderr: .file(errors.path))
@@ -37,21 +37,21 @@ enum TestTools {
     }
 
     /// Starts a background process with stdout/stderr going to `log` (or /dev/null).
-    static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> ChildProcess {
+    public static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> ChildProcess {
         let target: ChildProcess.Output = log.map { .file($0) } ?? .null
         return try ChildProcess(executable, arguments, environment: environment, stdout: target, stderr: target)
     }
 
     /// pipe(2) with both ends close-on-exec, so children spawned meanwhile do not inherit them
     /// (an inherited write end would keep the reader from ever seeing end of file).
-    static func closeOnExecPipe(_ descriptors: inout [Int32]) -> Int32 {
+    public static func closeOnExecPipe(_ descriptors: inout [Int32]) -> Int32 {
         guard pipe(&descriptors) == 0 else { return -1 }
         for fd in descriptors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return 0
     }
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes.
-    static func waitFor(_ timeout: Double, _ condition: () -> Bool) -> Bool {
+    public static func waitFor(_ timeout: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }
@@ -61,9 +61,10 @@ enum TestTools {
     }
 }
 
-struct TestSetupError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public init(message: String) { self.message = message }
+    public let message: String
+    public var description: String { message }
 }
 
 /// A child process started with posix_spawn and reaped with waitpid.
@@ -72,18 +73,18 @@ struct TestSetupError: Error, CustomStringConvertible {
 /// shares with the child closes, and then reaps it with a *blocking* waitpid on its run-loop
 /// thread. pulseaudio closes every inherited descriptor at start-up, so that thread blocked until
 /// the daemon died and no other child's exit was seen any more (a `pactl` run hung the test).
-final class ChildProcess {
-    enum Output {
+public final class ChildProcess {
+    public enum Output {
         case null
         case file(String)
         /// An existing descriptor (e.g. a pipe's write end), duplicated onto the child's stream.
         case descriptor(Int32)
     }
 
-    let pid: pid_t
+    public let pid: pid_t
     private var exitStatus: Int32?
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
          stdout: Output = .null, stderr: Output = .null) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -118,7 +119,7 @@ final class ChildProcess {
         pid = child
     }
 
-    var isRunning: Bool {
+    public var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
         let reaped = waitpid(pid, &status, WNOHANG)
@@ -127,20 +128,20 @@ final class ChildProcess {
     }
 
     /// Exit status (128 + signal number when killed), or nil if still running after `timeout` seconds.
-    func wait(timeout: Double) -> Int32? {
+    public func wait(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while isRunning && Date() < deadline { usleep(2_000) }
         return exitStatus
     }
 
-    var terminationStatus: Int32 { exitStatus ?? -1 }
+    public var terminationStatus: Int32 { exitStatus ?? -1 }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if isRunning { kill(pid, number) }
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; reaps the child.
-    func terminate(grace: Double = 2) {
+    public func terminate(grace: Double = 2) {
         guard isRunning else { return }
         kill(pid, SIGTERM)
         if wait(timeout: grace) == nil {
@@ -158,39 +159,39 @@ final class ChildProcess {
 }
 
 /// A temporary file name for a child's output, unlinked on deinit.
-final class ScratchFile {
-    let path = "/tmp/muscaps-\(getpid())-\(UUID().uuidString.prefix(8))"
-    init(_ suffix: String) {}
-    var contents: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+public final class ScratchFile {
+    public let path = "/tmp/muscaps-\(getpid())-\(UUID().uuidString.prefix(8))"
+    public init(_ suffix: String) {}
+    public var contents: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
     deinit { unlink(path) }
 }
 
 /// A scratch directory under /tmp (short: unix socket paths are limited to 108 bytes), removed on deinit.
-final class ScratchDirectory {
-    let path: String
-    init(_ prefix: String) throws {
+public final class ScratchDirectory {
+    public let path: String
+    public init(_ prefix: String) throws {
         path = "/tmp/\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
     }
-    func file(_ name: String) -> String { "\(path)/\(name)" }
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 // MARK: - PulseAudio
 
 /// A private PulseAudio daemon with null sinks (48 kHz stereo), reachable only at `server`.
-final class PulseTestServer {
-    let directory: ScratchDirectory
-    let sinks: [String]
+public final class PulseTestServer {
+    public let directory: ScratchDirectory
+    public let sinks: [String]
     /// `unix:/tmp/…/native`, for `CaptureOptions.pulseServer` and `PULSE_SERVER`.
-    let server: String
-    private(set) var process: ChildProcess?
+    public let server: String
+    public private(set) var process: ChildProcess?
     private let pulseaudio: String
     private let pactlPath: String
     private let paplayPath: String
 
-    init(sinks: [String] = ["testsink"]) throws {
+    public init(sinks: [String] = ["testsink"]) throws {
         pulseaudio = try TestTools.require("pulseaudio", package: "pulseaudio")
         pactlPath = try TestTools.require("pactl", package: "pulseaudio-utils")
         paplayPath = try TestTools.require("paplay", package: "pulseaudio-utils")
@@ -208,12 +209,12 @@ final class PulseTestServer {
         try start()
     }
 
-    var environment: [String: String] {
+    public var environment: [String: String] {
         ["HOME": directory.file("home"), "XDG_RUNTIME_DIR": directory.file("run"), "PULSE_SERVER": server]
     }
 
     /// Starts (or restarts, on the same socket) the daemon and waits until `pactl info` answers.
-    func start() throws {
+    public func start() throws {
         let daemon = try TestTools.launch(pulseaudio, [
             "-n", "-F", directory.file("custom.pa"), "--exit-idle-time=-1", "--daemonize=no",
             "--use-pid-file=no", "--log-target=stderr",
@@ -227,24 +228,24 @@ final class PulseTestServer {
     }
 
     /// Kills the daemon at once (SIGKILL): the server "goes away" under its clients.
-    func crash() {
+    public func crash() {
         guard let process, process.isRunning else { return }
         process.signal(SIGKILL)
         _ = process.wait(timeout: 5)
     }
 
-    func stop() {
+    public func stop() {
         process?.terminate()
         process = nil
     }
 
     @discardableResult
-    func pactl(_ arguments: [String]) throws -> String {
+    public func pactl(_ arguments: [String]) throws -> String {
         try TestTools.run(pactlPath, arguments, environment: environment, timeout: 5)
     }
 
     /// Plays a file into `sink` with paplay at 100 ms latency (the setting that was clean here).
-    func play(_ path: String, sink: String) throws -> ChildProcess {
+    public func play(_ path: String, sink: String) throws -> ChildProcess {
         try TestTools.launch(paplayPath, ["--latency-msec=100", "-d", sink, path], environment: environment)
     }
 
@@ -261,19 +262,19 @@ final class PulseTestServer {
 /// /dev/shm/jack-shm-registry, and a server that dies without a clean shutdown (SIGKILL, a
 /// crashed test run) leaves its entry behind; only a server registering the *same* name reclaims
 /// it. Random names leaked a slot per crash until no jackd could start; pooled names heal themselves.
-final class JackTestServer {
-    static let namePool = 6
-    private(set) var name = ""
+public final class JackTestServer {
+    public static let namePool = 6
+    public private(set) var name = ""
     private var lockDescriptor: Int32 = -1
-    let sampleRate: Int
-    let period: Int
-    private(set) var process: ChildProcess?
+    public let sampleRate: Int
+    public let period: Int
+    public private(set) var process: ChildProcess?
     private var clients: [ChildProcess] = []
     private let jackd: String
     private let lsp: String
     private let simpleClient: String
 
-    init(sampleRate: Int = 48_000, period: Int = 1_024) throws {
+    public init(sampleRate: Int = 48_000, period: Int = 1_024) throws {
         jackd = try TestTools.require("jackd", package: "jackd2")
         lsp = try TestTools.require("jack_lsp", package: "jackd2")
         simpleClient = try TestTools.require("jack_simple_client", package: "jackd2")
@@ -304,12 +305,12 @@ final class JackTestServer {
     }
 
     /// For child processes: the server to use, no auto-start, no device reservation over D-Bus.
-    var environment: [String: String] {
+    public var environment: [String: String] {
         ["JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1", "JACK_NO_AUDIO_RESERVATION": "1"]
     }
 
     /// Starts (or restarts under the same name) and waits until `jack_lsp` answers.
-    func start() throws {
+    public func start() throws {
         let log = "/tmp/\(name).log"
         let daemon = try TestTools.launch(jackd, [
             "-n", name, "--no-realtime", "-d", "dummy", "-r", "\(sampleRate)", "-p", "\(period)", "-C", "2", "-P", "2",
@@ -323,14 +324,14 @@ final class JackTestServer {
     }
 
     /// All ports, as `jack_lsp` lists them.
-    func ports() throws -> [String] {
+    public func ports() throws -> [String] {
         try TestTools.run(lsp, [], environment: environment, timeout: 5).split(separator: "\n").map(String.init)
     }
 
     /// Starts `jack_simple_client` as client `clientName` (240 Hz on output1, 720 Hz on output2,
     /// amplitude 0.2) and waits for its ports.
     @discardableResult
-    func startSimpleClient(_ clientName: String = "tone") throws -> ChildProcess {
+    public func startSimpleClient(_ clientName: String = "tone") throws -> ChildProcess {
         let client = try TestTools.launch(simpleClient, [clientName], environment: environment)
         clients.append(client)
         guard TestTools.waitFor(10, { ((try? ports()) ?? []).contains("\(clientName):output2") }) else {
@@ -341,7 +342,7 @@ final class JackTestServer {
 
     /// Stops the helper clients, then the server (SIGTERM: a clean shutdown that also removes
     /// its registry entry; capture clients get their shutdown callback).
-    func stop() {
+    public func stop() {
         for client in clients { client.terminate(grace: 1) }
         clients = []
         process?.terminate(grace: 3)
