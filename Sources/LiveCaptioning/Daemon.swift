@@ -58,7 +58,7 @@ public final class Daemon {
     /// Runs until the source ends, fails, or a stop is requested.
     public func run() throws -> Outcome {
         var session = try Session(configuration: configuration, logger: logger)
-        defer { session.close(timeout: shutdownTimeout) }
+        defer { session.close(timeout: shutdownTimeout, logger: logger) }
         logger.info("capturing", metadata: ["source": "\(session.source.name)", "format": "\(session.consumer.inputFormat)",
                                             "outputs": "\(configuration.outputs.joined(separator: ", "))"])
         while true {
@@ -68,7 +68,7 @@ public final class Daemon {
             }
             if flags.reload.exchange(false, ordering: .relaxed) {
                 if let reloaded = reload() {
-                    session.close(timeout: shutdownTimeout)
+                    session.close(timeout: shutdownTimeout, logger: logger)
                     configuration = reloaded
                     session = try Session(configuration: reloaded, logger: logger)
                     session.pipeline.status("configuration reloaded")
@@ -207,11 +207,25 @@ struct Session {
         }
     }
 
-    mutating func close(timeout: Double) {
+    mutating func close(timeout: Double, logger: Logger? = nil) {
         guard !closed else { return }
         closed = true
         source.stop()
         pipeline.finish()
+        if let logger {
+            let stats = pipeline.statistics, capture = source.statistics
+            var metadata: Logger.Metadata = [
+                "windows": "\(stats.windows)", "silent": "\(stats.silentWindows)", "dropped_windows": "\(stats.droppedWindows)",
+                "events": "\(stats.events)", "captured_frames": "\(capture.capturedFrames)", "overrun_frames": "\(capture.droppedFrames)",
+            ]
+            if let latency = pipeline.latencySummary() {
+                metadata["latency_ms_p50"] = "\(String(format: "%.1f", latency.p50))"
+                metadata["latency_ms_p99"] = "\(String(format: "%.1f", latency.p99))"
+                metadata["latency_ms_max"] = "\(String(format: "%.1f", latency.maximum))"
+            }
+            for output in outputs.statistics { metadata["output_\(output.output)_dropped"] = "\(output.dropped)" }
+            logger.info("summary", metadata: metadata)
+        }
         _ = outputs.flush(timeout: timeout)
         _ = outputs.shutdown(timeout: timeout)
         discardBuffer.deallocate()

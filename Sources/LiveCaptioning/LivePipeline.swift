@@ -44,6 +44,16 @@ public final class LivePipeline {
         public var events = 0
     }
 
+    /// Latency from the newest captured sample of a window to its event reaching the sink, over the
+    /// last `latencyCapacity` analysed windows (milliseconds).
+    public struct LatencySummary: Sendable, Equatable {
+        public var count: Int
+        public var p50: Double
+        public var p99: Double
+        public var maximum: Double
+    }
+    public static let latencyCapacity = 8_192
+
     public let settings: Settings
     public let model: Musicnn
     public let captioner: ContextCaptioner?
@@ -62,6 +72,9 @@ public final class LivePipeline {
     /// Gathered context rows for the captioner.
     private let contextRows: UnsafeMutableBufferPointer<Float>
     private let wallClockOrigin: Int64
+    /// Ring of recent per-window latencies (ms), preallocated.
+    private var latencies: [Double]
+    private var latencyCount = 0
     private var lastEnd = 0.0
     private var mediaOffset = 0.0
 
@@ -84,6 +97,16 @@ public final class LivePipeline {
         history.initialize(repeating: 0)
         contextRows = .allocate(capacity: historyCapacity * Musicnn.featureChannels)
         contextRows.initialize(repeating: 0)
+        latencies = [Double](repeating: 0, count: Self.latencyCapacity)
+    }
+
+    /// Percentiles of the recorded latencies (nil before any window with a capture time).
+    public func latencySummary() -> LatencySummary? {
+        let count = min(latencyCount, Self.latencyCapacity)
+        guard count > 0 else { return nil }
+        let sorted = latencies.prefix(count).sorted()
+        func percentile(_ p: Double) -> Double { sorted[min(count - 1, Int((Double(count - 1) * p).rounded()))] }
+        return LatencySummary(count: count, p50: percentile(0.5), p99: percentile(0.99), maximum: sorted[count - 1])
     }
 
     deinit {
@@ -150,6 +173,14 @@ public final class LivePipeline {
             event.latencyMilliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
         }
         merger.add(event, emit: forward)
+        if let capturedAt {
+            // Measured after the event went through the merger to the sink (the output queues), so it
+            // covers spectrogram, network, captioner and hand-off.
+            let elapsed = (ContinuousClock.now - capturedAt).components
+            let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            latencies[latencyCount % Self.latencyCapacity] = milliseconds
+            latencyCount += 1
+        }
     }
 
     private func forward(_ event: CaptionEvent) {

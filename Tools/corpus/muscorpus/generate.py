@@ -284,6 +284,10 @@ def main(argv=None):
         chosen[key] = ok
         log(f"parsed {cat}/{s}: {len(ok)} works for {q} clips (scanned {pos})", logfh)
     timing["parse_s"] = round(time.time() - t0, 1)
+    slow = sorted(parse_times.items(), key=lambda kv: -kv[1])[:5]
+    timing["parse_slowest"] = slow
+    log(f"parsed {len(parse_times)} works, {len(skipped)} skipped; slowest: "
+        + ", ".join(f"{w} {t} s" for w, t in slow), logfh)
     # drop pieces that were parsed but not chosen
     keep = {w["wid"] for ws in chosen.values() for w in ws}
     for wid in list(pieces):
