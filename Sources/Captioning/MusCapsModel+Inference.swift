@@ -10,8 +10,9 @@ import NeuralCore
 ///         … choose tokens / parents, state.selectRows(parents) …
 ///     }
 ///
-/// `step` allocates nothing (all buffers live in the state and the model's inference weights); with
-/// several rows it is one GEMM per LSTM and one for the output layer.
+/// `step` allocates nothing (all buffers live in the state and the model's inference weights). Each LSTM
+/// and the output layer is one matrix product per step for all rows (one GEMV per row up to
+/// `MatrixOps.gemvRowLimit` rows, one GEMM beyond).
 extension MusCapsModel {
     /// Builds (or rebuilds, when a parameter changed since) the folded inference weights. `start` calls it.
     public func prepareForInference() {

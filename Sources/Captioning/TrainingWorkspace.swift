@@ -90,7 +90,6 @@ final class TrainingWorkspace {
 
     func reserve(configuration c: CaptioningConfiguration, vocabularySize v: Int, batch b: Int, chunks l: Int) {
         batch = b; chunks = l
-        let t = steps
         let k = c.audioFeatureSize, d = c.wordEmbeddingSize, h = c.encoderHiddenSize, rows = packedRows
         counts.reserve(b)
         pooled.reserve(b * k)

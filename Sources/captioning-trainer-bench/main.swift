@@ -16,6 +16,14 @@ struct Failure: Error, CustomStringConvertible { let description: String }
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
+/// Peak resident memory of this process in MB (VmHWM).
+func peakResidentMB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+    return kb / 1024
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
@@ -123,7 +131,7 @@ func main() throws {
         }
         precondition(greedy.generated(0).count == 22 && beam.result.tokenIds.count == 22)
         results[variant.rawValue] = [
-            "epoch_seconds": epochTimes, "train_loss": losses, "batches": batchTimes.count,
+            "epoch_seconds": epochTimes, "train_loss": losses, "peak_rss_mb": peakResidentMB(), "batches": batchTimes.count,
             "batch_ms_median": percentile(batchTimes, 0.5) * 1000, "checkpoint_seconds": checkpointSeconds,
             "greedy_ms_median": percentile(greedyTimes, 0.5), "greedy_ms_p90": percentile(greedyTimes, 0.9),
             "beam5_ms_median": percentile(beamTimes, 0.5), "beam5_ms_p90": percentile(beamTimes, 0.9),

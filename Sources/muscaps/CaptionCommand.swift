@@ -95,7 +95,8 @@ struct CaptionCommand: ParsableCommand {
             }
             print(JSONText.object(fields))
         } else if let caption {
-            let text = caption.sentence(bundle.vocabulary)
+            var text = caption.sentence(bundle.vocabulary)
+            if text.isEmpty { text = "(empty caption)" }
             print(every == nil ? text : String(format: "%7.2f – %7.2f  ", start, end) + text)
         } else {
             print(String(format: "%7.2f – %7.2f  ", start, end) + "(silence)")

@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -334,21 +335,23 @@ def main():
             swift_json = swift_json or result
             seconds, loss = torch_epoch(model, optimizer, features, tokens, rng.permutation(args.examples))
             torch_epochs.append(seconds)
-            print(f"{variant} round {r + 1}: swift {swift_epochs[-1]:.2f} s (loss {result['train_loss'][0]:.3f}), "
+            print(f"{variant} round {r + 1} (load {os.getloadavg()[0]:.1f}): swift {swift_epochs[-1]:.2f} s (loss {result['train_loss'][0]:.3f}), "
                   f"torch {seconds:.2f} s (loss {loss:.3f})", flush=True)
+        torch_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB, whole process so far
         torch.set_num_threads(1)
         greedy, beam = torch_latency(model, features, args.latency_runs)
-        rows.append((variant, statistics.median(swift_epochs), statistics.median(torch_epochs), swift_json, greedy, beam))
+        rows.append((variant, statistics.median(swift_epochs), statistics.median(torch_epochs), swift_json, greedy, beam, torch_rss))
 
     print("\n| variant | Swift epoch | PyTorch epoch (speed-written) | ratio (PyTorch / Swift) | Swift ms/batch |"
-          " Swift checkpoint write |")
-    print("|---|---|---|---|---|---|")
-    for variant, s, t, j, _, _ in rows:
-        print(f"| {names[variant]} | {s:.2f} s | {t:.2f} s | {t / s:.2f}x | {j['batch_ms_median']:.1f} | {j['checkpoint_seconds']:.2f} s |")
+          " Swift checkpoint write | peak RSS Swift / PyTorch |")
+    print("|---|---|---|---|---|---|---|")
+    for variant, s, t, j, _, _, rss in rows:
+        print(f"| {names[variant]} | {s:.2f} s | {t:.2f} s | {t / s:.2f}x | {j['batch_ms_median']:.1f} | {j['checkpoint_seconds']:.2f} s "
+              f"| {j['peak_rss_mb']:.0f} / {rss:.0f} MB |")
     print("\n| variant | Swift greedy (median / p90) | PyTorch greedy | ratio | Swift beam 5 (median / p90) | PyTorch beam 5 | ratio |"
           " Swift allocations per caption |")
     print("|---|---|---|---|---|---|---|---|")
-    for variant, _, _, j, g, b in rows:
+    for variant, _, _, j, g, b, _ in rows:
         print(f"| {names[variant]} | {j['greedy_ms_median']:.2f} / {j['greedy_ms_p90']:.2f} ms | {g:.2f} ms | {g / j['greedy_ms_median']:.1f}x "
               f"| {j['beam5_ms_median']:.2f} / {j['beam5_ms_p90']:.2f} ms | {b:.2f} ms | {b / j['beam5_ms_median']:.1f}x | {j['decode_allocations']} |")
 

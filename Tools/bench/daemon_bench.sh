@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures muscapsd's cost and latency (issue 4, item 8) and prints the Markdown kept in docs/BENCHMARKS.md.
-# Usage: Tools/bench/daemon_bench.sh [LIVE_SECONDS] [LONG_MINUTES]
+# Usage: Tools/bench/daemon_bench.sh [LIVE_SECONDS] [LONG_MINUTES]   (needs pulseaudio, pulseaudio-utils, bc)
 #  1. live: a private PulseAudio null sink plays the demo clip in a loop for LIVE_SECONDS (default 120)
 #     while muscapsd captures its monitor at hop 1 s: latency p50/p99 (newest captured sample of a
 #     window → its event handed to the output queues), CPU share of one core, RSS.
@@ -43,7 +43,7 @@ cpu1=$(cpu_seconds $daemon); t1=$(date +%s.%N)
 kill $player 2>/dev/null || true; wait $player 2>/dev/null || true
 kill -TERM $daemon; wait $daemon
 summary=$(grep summary "$work/live.err" | tail -1)
-field() { echo "$summary" | grep -o "$1=[0-9.]*" | cut -d= -f2; }
+field() { echo " $summary" | grep -oE " $1=[0-9.]+" | head -1 | cut -d= -f2; }
 cpu_share=$(echo "($cpu1 - $cpu0) / ($t1 - $t0) * 100" | bc -l)
 
 # --- 2. a long stream through the file source, as fast as possible ---
@@ -55,7 +55,7 @@ while kill -0 $daemon 2>/dev/null; do rss_kb $daemon >> "$samples" 2>/dev/null |
 wait $daemon || true
 l1=$(date +%s.%N)
 long_summary=$(grep summary "$work/long.err" | tail -1)
-windows=$(echo "$long_summary" | grep -o "windows=[0-9]*" | head -1 | cut -d= -f2)
+windows=$(echo " $long_summary" | grep -oE " windows=[0-9]+" | head -1 | cut -d= -f2)
 n=$(wc -l < "$samples"); q=$(( n / 4 > 0 ? n / 4 : 1 ))
 first_quarter=$(head -n "$q" "$samples" | sort -n | tail -1)
 last_quarter=$(tail -n "$q" "$samples" | sort -n | tail -1)
