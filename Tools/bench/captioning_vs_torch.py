@@ -311,7 +311,8 @@ def main():
         subprocess.run(["swift", "build", "-c", "release", "--scratch-path", scratch, "--product", "captioning-trainer-bench"],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     features, tokens = make_data(args.examples)
-    data = os.path.join(tempfile.mkdtemp(), "captioning-bench.safetensors")
+    workdir = tempfile.TemporaryDirectory(prefix="captioning-bench-")
+    data = os.path.join(workdir.name, "captioning-bench.safetensors")
     save_file({"features": features, "tokens": tokens}, data, metadata={"vocabulary": "1000"})
     names = {"early": "early fusion", "late": "late fusion", "attention": "attention"}
     print(f"data: {args.examples} examples, 10 chunks x 753, vocabulary 1000, batch 16; {args.threads} threads; "
