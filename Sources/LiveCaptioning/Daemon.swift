@@ -1,4 +1,5 @@
 import AudioCapture
+import Captioning
 import Dispatch
 import Foundation
 import Logging
@@ -138,11 +139,23 @@ struct Session {
             searchPath = PluginSearchPath(directories: configuration.pluginPath + searchPath.directories)
         }
         BLAS.threadCount = 1
-        let model = try Musicnn(contentsOf: try MusicnnModelName.resolve(configuration.model))
+        // The captioner: the one named, else the shipped default if there is one; "none" turns it off.
+        var captioner: ModelCaptioner?
+        let captionerPath = configuration.captioner ?? CaptioningModelBundle.locateDefault()?.path
+        if let captionerPath, captionerPath != "none" {
+            captioner = try ModelCaptioner(bundle: try CaptioningModelBundle.load(URL(fileURLWithPath: captionerPath)), beamWidth: configuration.beam)
+        }
+        if let captioner, let trainedOn = captioner.taggerName, trainedOn != configuration.model.lowercased() {
+            guard configuration.model == DaemonConfiguration().model else {
+                throw CaptionerError(message: "the captioning model was trained on musicnn-\(trainedOn) features; use --model \(trainedOn) (or --captioner none)")
+            }
+        }
+        let taggerName = captioner?.taggerName ?? configuration.model
+        let model = try Musicnn(contentsOf: try MusicnnModelName.resolve(taggerName))
         outputs = try OutputHost.start(specs, searchPath: searchPath, queueCapacity: configuration.queueSize, logger: logger)
         let outputs = self.outputs
         pipeline = LivePipeline(
-            model: model, captioner: nil,
+            model: model, captioner: captioner,
             settings: .init(hopSeconds: configuration.hop, contextSeconds: configuration.context,
                             silenceThreshold: configuration.silenceThreshold, topTags: configuration.topTags)) { outputs.emit($0) }
         var options = CaptureOptions()

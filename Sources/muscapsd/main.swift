@@ -23,9 +23,10 @@ struct MuscapsDaemon: ParsableCommand {
         Every option can be set in a TOML file (--config) under the same name with '_' for '-';
         the command line wins. Unknown keys are errors with their line number.
         Signals: SIGINT/SIGTERM stop cleanly (outputs flushed, files closed); SIGHUP reloads --config.
-        Captions: this build emits tags for each window; captioning models are loaded once they ship
-        (see README, Status). Plugins run in-process: a plugin that crashes takes the daemon with it,
-        and the crash report names the plugin.
+        Captions need a captioning model (--captioner, or the shipped default in Models/captioning when
+        there is one); without one the daemon emits tags only, and says so in each event's model id.
+        Plugins run in-process: a plugin that crashes takes the daemon with it, and the crash report
+        names the plugin.
         Examples:
           muscapsd --source pulse --output stdout
           muscapsd --source file:Examples/demo.wav --output stdout:json --output file:demo.vtt
@@ -41,6 +42,12 @@ struct MuscapsDaemon: ParsableCommand {
 
     @Option(help: ArgumentHelp("Tagging model: mtt, msd or a path to converted weights.", valueName: "MODEL"))
     var model: String?
+
+    @Option(help: ArgumentHelp("Captioning model (a checkpoint from `muscaps train`); default: Models/captioning/default.safetensors when it exists; 'none' for tags only.", valueName: "MODEL"))
+    var captioner: String?
+
+    @Option(help: "Beam size for captions (1 = greedy, the default).")
+    var beam: Int?
 
     @Option(help: ArgumentHelp("Seconds between windows (default 1).", valueName: "SECONDS"))
     var hop: Double?
@@ -78,6 +85,8 @@ struct MuscapsDaemon: ParsableCommand {
         if let source { configuration.source = source }
         if !outputs.isEmpty { configuration.outputs = outputs }
         if let model { configuration.model = model }
+        if let captioner { configuration.captioner = captioner }
+        if let beam { configuration.beam = beam }
         if let hop { configuration.hop = hop }
         if let context { configuration.context = context }
         if let silenceThreshold { configuration.silenceThreshold = silenceThreshold }

@@ -1,0 +1,44 @@
+import Captioning
+import Foundation
+import MusicTagging
+
+/// A trained MusCaps model as the live pipeline's captioner: greedy or beam-search decoding of the
+/// context's chunk features, with the decoder state allocated once here (no allocation per step).
+public final class ModelCaptioner: ContextCaptioner {
+    public let identifier: String
+    public let bundle: CaptioningModelBundle
+    private let greedy: GreedyDecoder?
+    private let beam: BeamSearchDecoder?
+
+    /// Loads a checkpoint saved by `muscaps train` (model, vocabulary, extractor id). The model must have
+    /// been trained on the features the daemon computes (musicnn max_pool, 753 values per window).
+    public init(bundle: CaptioningModelBundle, beamWidth: Int, maxChunks: Int = 128) throws {
+        guard bundle.model.configuration.audioFeatureSize == Musicnn.featureChannels else {
+            throw CaptionerError(message: "captioning model expects \(bundle.model.configuration.audioFeatureSize)-d features; the daemon computes musicnn's \(Musicnn.featureChannels)-d max_pool")
+        }
+        self.bundle = bundle
+        identifier = "muscaps-\(bundle.model.configuration.variant.rawValue)-\(bundle.extractor)"
+        if beamWidth > 1 {
+            beam = BeamSearchDecoder(model: bundle.model, beamWidth: beamWidth, maxChunks: maxChunks)
+            greedy = nil
+        } else {
+            greedy = GreedyDecoder(model: bundle.model, maxChunks: maxChunks)
+            beam = nil
+        }
+    }
+
+    /// The tagging model the captioner was trained with ("mtt" for musicnn-mtt), if it says.
+    public var taggerName: String? { bundle.musicnnModel?.rawValue }
+
+    public func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) -> String {
+        guard chunks > 0 else { return "" }
+        let decoded: DecodedCaption?
+        if let beam { decoded = try? beam.decode(features: features, chunkCount: chunks) } else { decoded = try? greedy?.decode(features: features, chunkCount: chunks) }
+        return decoded.map { $0.sentence(bundle.vocabulary) } ?? ""
+    }
+}
+
+public struct CaptionerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
