@@ -170,10 +170,13 @@ struct Session {
             throw error
         }
         consumer = try CaptureConsumer(source: source)
+        // Live sources cannot wait for inference, so a backlog is dropped (oldest first). Files and
+        // stdin are lossless instead: their readers wait for room in the ring (back-pressure), which
+        // is right for piped files and leaves a real-time producer on stdin to its pipe's buffering.
         switch spec {
         case .pulse, .jack: isLive = true
         case let .file(_, realtime, _): isLive = realtime
-        case .stdin: isLive = true
+        case .stdin: isLive = false
         }
         let format = consumer.inputFormat
         let frame = format.channels

@@ -7,12 +7,17 @@ import NeuralCore
 struct Muscaps: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muscaps",
-        abstract: "Describe music: tag audio files with musicnn and extract their features.",
+        abstract: "Describe music: tag and caption audio files, train and evaluate captioning models, search music by description.",
         discussion: """
         Examples:
           muscaps tag Examples/demo.wav
           muscaps tag song.flac --model msd --hop 1 --top 5 --json
           muscaps features song.flac --out song.features.safetensors --layer max_pool
+          muscaps prepare data/muscaps && muscaps train data/muscaps --out runs/early
+          muscaps caption song.flac --model runs/early/best.safetensors --beam 5
+          muscaps eval data/muscaps --split test --model runs/early/best.safetensors --retrieval
+          muscaps score predictions.json references.json
+          muscaps index ~/Music --out music.idx && muscaps search "calm piano" --index music.idx --model M
         Models are found in $MUSCAPS_MODELS, a Models/ folder beside the executable or one of its parents, \
         or ~/.local/share/muscaps/Models.
         """,

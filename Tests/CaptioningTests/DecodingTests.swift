@@ -94,7 +94,7 @@ final class DecodingTests: XCTestCase {
         XCTAssertThrowsError(try CaptionLikelihoodScorer(model: try untrained(.earlyFusion)).logLikelihoods(of: [99], tracks: corpus.features))
     }
 
-    func testDecodingAndScoringAllocateNothingPerCaption() throws {
+    func testGreedyAndBeamDecodingAllocateNothingPerCaption() throws {
         // As the executables run: single-threaded BLAS (OpenBLAS's threaded driver mallocs per call).
         BLAS.threadCount = 1
         defer { BLAS.threadCount = ProcessInfo.processInfo.activeProcessorCount }
