@@ -189,8 +189,12 @@ public enum SafetensorsWriter {
         withUnsafeBytes(of: UInt64(headerData.count).littleEndian) { output.append(contentsOf: $0) }
         output.append(headerData)
         for (_, tensor) in tensors {
-            tensor.scalars.withUnsafeBufferPointer { buffer in
-                for value in buffer {
+            if UInt32(1).littleEndian == 1 {
+                // Little-endian host: the scalars' memory is already the file's byte order (one bulk copy;
+                // per-element appends made large checkpoints slow).
+                tensor.scalars.withUnsafeBytes { output.append(contentsOf: $0) }
+            } else {
+                for value in tensor.scalars {
                     withUnsafeBytes(of: value.bitPattern.littleEndian) { output.append(contentsOf: $0) }
                 }
             }
