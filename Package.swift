@@ -88,14 +88,14 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
-        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO"]),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestServerSupport"]),
         /// Private PulseAudio/JACK servers and child processes for tests (test-only; no product links it).
         .target(name: "TestServerSupport", path: "Tests/TestServerSupport"),
         .testTarget(name: "AudioCaptureTests", dependencies: ["AudioCapture", "CAudioCapture", "AudioIO", "CAllocationCounter", "TestServerSupport"]),
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "TestServerSupport"]),
     ]
 )

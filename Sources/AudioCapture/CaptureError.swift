@@ -1,3 +1,4 @@
+import AudioIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -58,16 +59,5 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// Escapes control characters so a message stays on one line.
-    static func oneLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                result += scalar.escaped(asASCII: true)
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    static func oneLine(_ text: String) -> String { oneLineMessage(text) }
 }

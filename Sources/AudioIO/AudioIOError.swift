@@ -99,21 +99,25 @@ public enum AudioIOError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// Escapes control characters (newlines above all) so the description stays one line.
-    static func oneLine(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                result += scalar.escaped(asASCII: true)
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
-    }
+    static func oneLine(_ text: String) -> String { oneLineMessage(text) }
 
     static func formatRate(_ rate: Double) -> String {
         if rate.isFinite, rate == rate.rounded(), abs(rate) < 1e15 { return String(Int64(rate)) }
         return String(rate)
     }
+}
+
+/// `text` with control characters escaped (`\n` → `\\n` …), so an error message naming a path stays one line.
+/// Shared by every module's error types.
+public func oneLineMessage(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+    var result = ""
+    for scalar in text.unicodeScalars {
+        if scalar.properties.generalCategory == .control {
+            result += scalar.escaped(asASCII: true)
+        } else {
+            result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
 }

@@ -1,5 +1,6 @@
 import AudioIO
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// Bad input, one case per test: each must throw the right `AudioIOError`, whose one-line message

@@ -1,4 +1,5 @@
 import AudioIO
+import TestServerSupport
 import XCTest
 
 /// Real files in every format we read, written at test time with libsndfile, each holding a known

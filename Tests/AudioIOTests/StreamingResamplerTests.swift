@@ -1,4 +1,5 @@
 import AudioIO
+import TestServerSupport
 import XCTest
 
 /// The live path's resampler: irregular chunks of interleaved 48 kHz stereo in, mono 16 kHz out,

@@ -1,6 +1,7 @@
 import AudioIO
 import Foundation
 import NeuralCore
+import TestServerSupport
 import XCTest
 
 /// `muscaps train/caption/eval/index/search` through the real binary, on a tiny generated dataset: four

@@ -1,4 +1,5 @@
 import Foundation
+import TestServerSupport
 import XCTest
 
 /// `muscaps score` as a user runs it: the golden set end to end, and every kind of bad input file.

@@ -1,6 +1,7 @@
 import AudioIO
 import Foundation
 import NeuralCore
+import TestServerSupport
 import XCTest
 
 /// `muscaps tag` and `muscaps features` end to end, on real files, through the real binary.

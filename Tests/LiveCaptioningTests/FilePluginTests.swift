@@ -1,5 +1,6 @@
 import Foundation
 import LiveCaptioning
+import TestServerSupport
 import XCTest
 
 /// The real `file` plugin (libmuscaps-plugin-file.so) writing JSON Lines, WebVTT and SRT, read back.

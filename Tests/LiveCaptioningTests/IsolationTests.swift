@@ -1,6 +1,7 @@
 import CAllocationCounter
 import Foundation
 import LiveCaptioning
+import TestServerSupport
 import XCTest
 
 /// A slow, hung or crashing plugin must cost the caller nothing but its own events.

@@ -3,6 +3,7 @@ import Captioning
 import Foundation
 import MusicTagging
 import NeuralCore
+import TestServerSupport
 import XCTest
 @testable import LiveCaptioning
 
@@ -72,7 +73,7 @@ final class LiveCaptionerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpoint = directory.appendingPathComponent("tiny.safetensors")
         try bundle.save(to: checkpoint)
-        let products = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let products = BuildProducts.directory
         let process = Process()
         process.executableURL = products.appendingPathComponent("muscapsd")
         process.arguments = ["--source", "file:\(Self.audio("piano"))", "--output", "stdout:json", "--captioner", checkpoint.path, "--beam", "3"]

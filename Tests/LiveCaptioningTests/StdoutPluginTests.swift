@@ -1,5 +1,6 @@
 import Foundation
 import LiveCaptioning
+import TestServerSupport
 import XCTest
 
 /// The real `stdout` plugin: into a file descriptor of the test's (fd=N), and as the probe's real stdout.

@@ -1,10 +1,11 @@
 import Foundation
 import LiveCaptioning
+import TestServerSupport
 import XCTest
 
 /// Where SwiftPM put the test bundle, the plugins (`lib*.so`) and `muscaps-plugin-probe`: one directory.
 enum Build {
-    static let products = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+    static let products = BuildProducts.directory
 
     static func plugin(_ product: String) -> String { products.appendingPathComponent("lib\(product).so").path }
 
@@ -135,43 +136,4 @@ enum Subtitles {
 func decodeJSONLines(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> [CaptionEvent] {
     XCTAssertTrue(text.isEmpty || text.hasSuffix("\n"), "JSON Lines must end with a newline", file: file, line: line)
     return try text.split(separator: "\n").map { try JSONDecoder().decode(CaptionEvent.self, from: Data($0.utf8)) }
-}
-
-/// Runs an executable from the build directory, capturing its output and how it ended.
-struct ChildResult {
-    var reason: Process.TerminationReason
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-}
-
-func runProduct(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> ChildResult {
-    let process = Process()
-    process.executableURL = Build.products.appendingPathComponent(executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let started = Date()
-    try process.run()
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(5_000) }
-    if process.isRunning {
-        process.terminate()
-        XCTFail("\(executable) \(arguments) did not finish within \(timeout) s")
-    }
-    process.waitUntilExit()
-    group.wait()
-    return ChildResult(reason: process.terminationReason, status: process.terminationStatus,
-                       stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                       seconds: Date().timeIntervalSince(started))
 }
