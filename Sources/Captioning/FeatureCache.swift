@@ -10,7 +10,17 @@ public struct TrackFeatures: Sendable {
     public let features: Tensor
     /// Length of the audio in seconds.
     public let duration: Double
+    /// `[chunks, tags]`: musicnn's tag probabilities per window, computed with the features at no extra
+    /// cost and kept for the tag-template baseline; nil in caches written before it was stored.
+    public let taggram: Tensor?
     public var chunkCount: Int { features.shape[0] }
+
+    public init(trackId: String, features: Tensor, duration: Double, taggram: Tensor? = nil) {
+        self.trackId = trackId
+        self.features = features
+        self.duration = duration
+        self.taggram = taggram
+    }
 }
 
 /// Computes track features as the reference's `CNNEncoder` does for musicnn: the audio is cut into
@@ -31,16 +41,22 @@ public final class TrackFeatureExtractor {
 
     public func extract(trackId: String, audioPath: String) throws -> TrackFeatures {
         var rows: [Float] = []
+        var tagRows: [Float] = []
+        let collect: (AnalysisWindow, MusicnnOutput) -> Void = { _, output in
+            rows.append(contentsOf: output.maxPoolBuffer)
+            tagRows.append(contentsOf: output.taggramBuffer)
+        }
         let duration: Double
         if audioPath.lowercased().hasSuffix(".npy") {
             let samples = try NumpyAudio.read(audioPath)
             duration = Double(samples.count) / Double(MusicnnTagger.sampleRate)
-            tagger.analyze(samples: samples) { _, output in rows.append(contentsOf: output.maxPoolBuffer) }
+            tagger.analyze(samples: samples, body: collect)
         } else {
-            let info = try tagger.analyze(file: audioPath) { _, output in rows.append(contentsOf: output.maxPoolBuffer) }
-            duration = info.duration
+            duration = try tagger.analyze(file: audioPath, body: collect).duration
         }
-        return TrackFeatures(trackId: trackId, features: Tensor(shape: [rows.count / dimension, dimension], scalars: rows), duration: duration)
+        let chunks = rows.count / dimension
+        return TrackFeatures(trackId: trackId, features: Tensor(shape: [chunks, dimension], scalars: rows), duration: duration,
+                             taggram: chunks > 0 ? Tensor(shape: [chunks, tagRows.count / chunks], scalars: tagRows) : nil)
     }
 }
 
@@ -76,18 +92,20 @@ public struct FeatureCache: Sendable {
         return "\(size.int64Value)@\(Int64((modified.timeIntervalSince1970 * 1000).rounded()))"
     }
 
-    /// The cached features, if present, readable and made from the audio as it is now.
+    /// The cached features, if present, readable and made from the audio as it is now. With an
+    /// `audioPath` (preparing), an entry without the taggram counts as stale so it is recomputed.
     public func load(trackId: String, audioPath: String?) -> TrackFeatures? {
         guard let file = try? SafetensorsFile(contentsOf: url(for: trackId)),
               let features = try? file.finiteTensor("features"), features.rank == 2, features.shape[0] > 0 else { return nil }
-        if let audioPath, file.metadata["source_signature"] != Self.signature(of: audioPath) { return nil }
-        return TrackFeatures(trackId: trackId, features: features, duration: Double(file.metadata["duration"] ?? "") ?? 0)
+        let taggram = (try? file.finiteTensor("taggram")).flatMap { $0.rank == 2 && $0.shape[0] == features.shape[0] ? $0 : nil }
+        if let audioPath, file.metadata["source_signature"] != Self.signature(of: audioPath) || taggram == nil { return nil }
+        return TrackFeatures(trackId: trackId, features: features, duration: Double(file.metadata["duration"] ?? "") ?? 0, taggram: taggram)
     }
 
     public func store(_ track: TrackFeatures, audioPath: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try SafetensorsWriter.write(
-            tensors: [("features", track.features)],
+            tensors: [("features", track.features)] + (track.taggram.map { [("taggram", $0)] } ?? []),
             metadata: ["track_id": track.trackId, "source": audioPath, "source_signature": Self.signature(of: audioPath) ?? "",
                        "duration": String(track.duration)],
             to: url(for: track.trackId))

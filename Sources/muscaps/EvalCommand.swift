@@ -84,33 +84,6 @@ struct EvalCommand: ParsableCommand {
         }
         bar.finish()
         let statistics = CaptionStatistics(captions)
-        var candidates: [String: String] = [:], references: [String: [String]] = [:]
-        let refs = corpus.references
-        var empty = 0
-        for (i, id) in corpus.trackIds.enumerated() {
-            var text = captions[i].text(vocabulary)
-            if text.isEmpty { text = Vocabulary.unknown; empty += 1 }
-            candidates[id] = text
-            references[id] = refs[i].map { $0.joined(separator: " ") }
-        }
-        var options = CaptionScorer.Options()
-        options.meteor = !noMeteor
-        options.spice = !noSpice
-        let scores = try CaptionScorer(options: options).score(candidates: candidates, references: references)
-
-        print("\(split): \(corpus.trackCount) tracks, \(corpus.pairs.count) reference captions; \(decoding.description) decoding")
-        for metric in CaptionMetric.allCases {
-            let label = (metric == .cider ? "CIDEr-D" : metric.rawValue).padding(toLength: 10, withPad: " ", startingAt: 0)
-            if let value = scores.corpus[metric] {
-                print("\(label)  \(String(format: "%.4f", value))")
-            } else if let reason = scores.unavailable[metric] {
-                print("\(label)  unavailable: \(reason)")
-            }
-        }
-        print(String(format: "<unk> rate  %.4f  (%d of %d words)", statistics.unknownRate, statistics.unknownWords, statistics.words))
-        print(String(format: "repetition  %.4f  of captions repeat a word or bigram (%.3f repetitions per caption)", statistics.repetitionRate, statistics.repetitionsPerCaption))
-        print(String(format: "length      %.2f words on average; %d captions cut at %d steps", statistics.meanLength, statistics.unfinished, decoding.maxLength))
-        if empty > 0 { print("note: \(empty) empty caption(s) were scored as \"\(Vocabulary.unknown)\"") }
 
         var retrievalResult: RetrievalMetrics?
         if retrieval {
@@ -127,46 +100,14 @@ struct EvalCommand: ParsableCommand {
                 done = n
             }
             retrievalBar.finish()
-            let metrics = try RetrievalMetrics(ranks: ranks)
-            retrievalResult = metrics
-            print(String(format: "retrieval   %d queries over %d tracks: R@1 %.1f%%  R@5 %.1f%%  R@10 %.1f%%  median rank %.1f",
-                         metrics.queries, corpus.trackCount, 100 * metrics.recallAt1, 100 * metrics.recallAt5, 100 * metrics.recallAt10, metrics.medianRank))
+            retrievalResult = try RetrievalMetrics(ranks: ranks)
         }
 
-        let predictionList: [[String: String]] = corpus.trackIds.enumerated().map { ["track_id": $1, "caption": captions[$0].text(vocabulary)] }
-        let referenceList: [[String: String]] = corpus.pairs.map { ["track_id": corpus.trackIds[$0.track], "caption": $0.tokens.joined(separator: " ")] }
-        var predictionsPath = predictions
-        if let out {
-            let stem = URL(fileURLWithPath: out).deletingPathExtension().path
-            predictionsPath = predictionsPath ?? stem + ".predictions.json"
-            let referencesPath = stem + ".references.json"
-            try write(referenceList, to: referencesPath)
-            var results: [String: Any] = [
-                "model": (try? CaptioningModelBundle.resolve(modelOptions.model).path) ?? "", "dataset": dataset, "split": split,
-                "decoding": decoding.description, "tracks": corpus.trackCount, "references": corpus.pairs.count,
-                "metrics": Dictionary(uniqueKeysWithValues: scores.corpus.map { ($0.key.rawValue, $0.value) }),
-                "unavailable": Dictionary(uniqueKeysWithValues: scores.unavailable.map { ($0.key.rawValue, $0.value) }),
-                "unk_rate": statistics.unknownRate, "repetition_rate": statistics.repetitionRate,
-                "repetitions_per_caption": statistics.repetitionsPerCaption, "mean_length": statistics.meanLength,
-                "unfinished_captions": statistics.unfinished, "empty_captions": empty,
-                "predictions_file": predictionsPath!, "references_file": referencesPath,
-            ]
-            if let r = retrievalResult {
-                results["retrieval"] = ["queries": r.queries, "candidates": corpus.trackCount, "recall_at_1": r.recallAt1,
-                                        "recall_at_5": r.recallAt5, "recall_at_10": r.recallAt10, "median_rank": r.medianRank]
-            }
-            try write(results, to: out)
-        }
-        if let predictionsPath { try write(predictionList, to: predictionsPath) }
-        if let out { FileHandle.standardError.write(Data("muscaps: wrote \(out), \(predictionsPath!)\n".utf8)) }
-    }
-
-    private func write(_ object: Any, to path: String) throws {
-        do {
-            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                .write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw CommandError("\(path): cannot write: \(error.localizedDescription)")
-        }
+        var evaluation = SplitEvaluation(
+            dataset: dataset, split: split, corpus: corpus, captions: captions.map { $0.text(vocabulary) }, statistics: statistics,
+            method: "\(decoding.description) decoding", source: (try? CaptioningModelBundle.resolve(modelOptions.model).path) ?? "")
+        evaluation.maxLength = decoding.maxLength
+        evaluation.retrieval = retrievalResult
+        try evaluation.report(.init(meteor: !noMeteor, spice: !noSpice, out: out, predictions: predictions))
     }
 }

@@ -23,7 +23,7 @@ struct Muscaps: ParsableCommand {
         """,
         version: MusCapsVersion.string,
         subcommands: [TagCommand.self, FeaturesCommand.self, PrepareCommand.self, ScoreCommand.self,
-                      TrainCommand.self, CaptionCommand.self, EvalCommand.self, IndexCommand.self, SearchCommand.self])
+                      TrainCommand.self, CaptionCommand.self, EvalCommand.self, BaselineCommand.self, IndexCommand.self, SearchCommand.self])
 }
 
 /// Options every musicnn-based subcommand shares.

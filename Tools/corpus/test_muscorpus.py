@@ -165,5 +165,52 @@ class TestArrange(unittest.TestCase):
                 self.assertEqual(at["ensemble"], "band")
 
 
+
+class AttributeAccuracyTests(unittest.TestCase):
+    LEXICON = {
+        "tokenizer": "lowercase",
+        "families": {"keyboard": ["piano"], "drums": ["drums", "steady drums"], "strings": ["strings", "orchestra"]},
+        "tempo_band": {"slow": ["slow"], "very slow": ["very slow", "slow"], "medium": ["steady"], "fast": ["upbeat"]},
+        "mode": {"major": ["in a major key"], "minor": ["in a minor key"]},
+        "ensemble": {"solo": ["solo"], "trio": ["trio"], "quartet": ["quartet"], "ensemble": ["ensemble"],
+                     "orchestra": ["orchestra"]},
+        "groove": {"rock": ["rock"], "folk": ["folk"]},
+        "form": {"string quartet": ["string quartet"]},
+    }
+
+    def attrs(self, **kw):
+        base = {"families": ["keyboard"], "tempo_band": "slow", "mode": "major", "ensemble": "solo", "groove": "none"}
+        base.update(kw)
+        return base
+
+    def test_longest_phrase_wins_across_attributes(self):
+        from muscorpus import attributes as AT
+        m = AT.Matcher(self.LEXICON)
+        found = m.statements("Steady drums and a string quartet, very slow")
+        self.assertEqual(found["families"], [{"drums"}])
+        self.assertNotIn("ensemble", found)          # "string quartet" is a form phrase
+        self.assertEqual(found["tempo_band"], [{"very slow"}])
+        self.assertNotIn("groove", m.statements("a folk tune"))   # "folk" is not a statement
+        self.assertEqual(m.statements("small ensemble")["ensemble"], [set(AT.GENERIC[("ensemble", "ensemble")])])
+
+    def test_accuracy_counts_right_wrong_and_unstated(self):
+        from muscorpus import attributes as AT
+        attrs = {"a": self.attrs(), "b": self.attrs(tempo_band="fast", families=["drums", "strings"]), "c": self.attrs()}
+        captions = [("a", "slow solo piano in a major key"),       # all right
+                    ("b", "slow orchestra with drums"),             # tempo wrong; families both right
+                    ("c", "music")]                                 # states nothing
+        r = AT.evaluate(captions, attrs, self.LEXICON)
+        self.assertEqual(r["tempo_band"]["stated"], 2)
+        self.assertEqual(r["tempo_band"]["right"], 1)
+        self.assertAlmostEqual(r["tempo_band"]["accuracy"], 0.5)
+        self.assertEqual(r["mode"]["stated"], 1)
+        self.assertEqual(r["mode"]["accuracy"], 1.0)
+        self.assertEqual(r["families"]["named"], 3)
+        self.assertEqual(r["families"]["right_names"], 3)
+        self.assertAlmostEqual(r["families"]["recall"], 3 / 4)
+        self.assertAlmostEqual(r["ensemble"]["stated_rate"], 2 / 3)
+        self.assertEqual(r["ensemble"]["right"], 1)     # "orchestra" for a solo clip is wrong
+
+
 if __name__ == "__main__":
     unittest.main()
