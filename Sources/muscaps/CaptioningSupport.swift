@@ -11,7 +11,7 @@ struct CommandError: Error, CustomStringConvertible {
 
 /// `--model` and decoding options shared by caption, eval and search.
 struct CaptioningModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Captioning model (a best.safetensors written by `muscaps train`). Default: Models/captioning/default.safetensors — none ships yet, so for now this is required.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Captioning model (a best.safetensors written by `muscaps train`). Default: the shipped model, Models/captioning/default.safetensors (see Models/captioning/README.md).", valueName: "FILE"))
     var model: String?
 
     func load() throws -> CaptioningModelBundle {

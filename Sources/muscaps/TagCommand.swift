@@ -13,6 +13,8 @@ struct TagCommand: ParsableCommand {
         With --json, one JSON object per window (JSON Lines): \
         {"start": s, "end": s, "tags": {"name": probability, ...}} with the top K tags in rank order \
         (plus "file" when several files are given, and "silent": true for silent windows). \
+        With --summary, one line per file instead: the top tags of the mean tag probabilities over its \
+        non-silent windows (musicnn's `top_tags`). \
         A file that cannot be read is reported on stderr and skipped; the exit code is then 1.
         """)
 
@@ -26,6 +28,9 @@ struct TagCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Write JSON Lines instead of text.")
     var json = false
+
+    @Flag(name: .long, help: "One line per file: the top tags of the whole file (mean over its windows).")
+    var summary = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one audio file") }
@@ -52,7 +57,19 @@ struct TagCommand: ParsableCommand {
         let progress = ProgressBar(total: estimated, label: URL(fileURLWithPath: path).lastPathComponent,
                                    enabled: estimated > 20 && isatty(STDERR_FILENO) == 1)
         let names = tagger.model.tags
+        var sum = [Float](repeating: 0, count: names.count)
+        var counted = 0
+        var end = 0.0
         let info = try tagger.analyze(file: path) { window, output in
+            end = window.end
+            if summary {
+                if !window.isSilent {
+                    for (i, p) in output.taggramBuffer.enumerated() { sum[i] += p }
+                    counted += 1
+                }
+                progress.advance()
+                return
+            }
             let tags = window.isSilent ? [] : topTags(output.taggramBuffer, names: names, count: top)
             if json {
                 var fields: [(String, String)] = []
@@ -72,6 +89,21 @@ struct TagCommand: ParsableCommand {
             progress.advance()
         }
         progress.finish()
+        if summary && counted > 0 {
+            let mean = sum.map { $0 / Float(counted) }
+            let tags = mean.withUnsafeBufferPointer { topTags($0, names: names, count: top) }
+            if json {
+                var fields: [(String, String)] = []
+                if files.count > 1 { fields.append(("file", JSONText.string(path))) }
+                fields += [("start", JSONText.seconds(0)), ("end", JSONText.seconds(end)), ("windows", String(counted))]
+                fields.append(("tags", "{" + tags.map { "\(JSONText.string($0.tag)): \(JSONText.number(Double($0.probability), digits: 4))" }
+                    .joined(separator: ", ") + "}"))
+                print(JSONText.object(fields))
+            } else {
+                print(tags.map { "\($0.tag) " + String(format: "%.2f", $0.probability) }.joined(separator: ", "))
+            }
+        }
+        if summary && counted == 0 && info.peak != 0 { print(json ? JSONText.object([("start", JSONText.seconds(0)), ("end", JSONText.seconds(end)), ("silent", "true"), ("tags", "{}")]) : "(silence)") }
         // Every window was printed (as silent); still tell the user, and the exit status, that there was
         // nothing to tag.
         if info.peak == 0 { throw TaggingError.silentFile(path: path) }

@@ -143,16 +143,11 @@ final class CaptioningCommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.hasPrefix("   0.00 –    2.99  A pure high sine tone\n"), result.stdout)
     }
 
-    func testCaptionErrorsNameTheFileAndSayThatNoDefaultModelShipsYet() throws {
+    func testCaptionErrorsNameTheFile() throws {
         let f = try Self.fixture()
-        var result = try CLI.run("muscaps", ["caption", audio(f, "sine")])
-        XCTAssertNotEqual(result.status, 0)
-        XCTAssertTrue(result.stderr.contains("no default captioning model ships yet (captioning/default.safetensors is in none of:"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("--model PATH"), result.stderr)
-
         let broken = f.directory.appendingPathComponent("broken.safetensors")
         try Data(repeating: 7, count: 100).write(to: broken)
-        result = try CLI.run("muscaps", ["caption", audio(f, "sine"), "--model", broken.path])
+        var result = try CLI.run("muscaps", ["caption", audio(f, "sine"), "--model", broken.path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains(broken.path + ": "), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
@@ -207,6 +202,67 @@ final class CaptioningCommandTests: XCTestCase {
         result = try CLI.run("muscaps", ["eval", f.dataset.path, "--model", f.directory.appendingPathComponent("nope.safetensors").path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("nope.safetensors: "), result.stderr)
+    }
+
+    // MARK: baselines
+
+    func testBaselinesAreScoredAndReportedLikeModels() throws {
+        let f = try Self.fixture()
+        let out = f.directory.appendingPathComponent("nn.json")
+        var result = try CLI.run("muscaps", ["baseline", "nearest-neighbour", f.dataset.path, "--split", "test", "--out", out.path, "--no-meteor"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("test: 4 tracks, 4 reference captions; nearest-neighbour baseline (4 train tracks)\n"), result.stdout)
+        // The fixture's train and test splits hold the same four tracks: each finds itself.
+        XCTAssertTrue(result.stdout.contains("Bleu_1      1.0000"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("repetition  0.0000"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("retrieval"), result.stdout)
+        let results = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        XCTAssertEqual(results["model"] as? String, "baseline:nearest-neighbour")
+        XCTAssertNil(results["retrieval"])
+        let predictions = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(results["predictions_file"] as? String)))) as? [[String: String]])
+        for p in predictions { XCTAssertEqual(p["caption"], f.captions[p["track_id"]!]?.lowercased()) }
+
+        let tagOut = f.directory.appendingPathComponent("tags.json")
+        result = try CLI.run("muscaps", ["baseline", "tag-template", f.dataset.path, "--split", "test", "--tags", "3", "--out", tagOut.path, "--no-meteor"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("test: 4 tracks, 4 reference captions; tag-template baseline (top 3 musicnn-mtt tags)\n"), result.stdout)
+        let tagResults = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: tagOut)) as? [String: Any])
+        let tagPredictions = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try XCTUnwrap(tagResults["predictions_file"] as? String)))) as? [[String: String]])
+        XCTAssertEqual(tagPredictions.count, 4)
+        for p in tagPredictions { XCTAssertTrue(p["caption"]!.contains("music"), "template caption: \(p)") }
+    }
+
+    func testBaselineErrors() throws {
+        let f = try Self.fixture()
+        var result = try CLI.run("muscaps", ["baseline", "nearest-neighbour", f.dataset.path, "--split", "train"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--split and --train-split are both 'train'"), result.stderr)
+        result = try CLI.run("muscaps", ["baseline", "oracle", f.dataset.path])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("oracle"), result.stderr)
+        result = try CLI.run("muscaps", ["baseline", "tag-template", f.dataset.path, "--split", "extra"])
+        XCTAssertTrue(result.stderr.contains("manifest_extra.json: no prepared split here"), result.stderr)
+
+        // A cache written before tags were stored: a clear error that says how to refresh it.
+        let copy = f.directory.appendingPathComponent("old-cache")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: f.dataset, to: copy)
+        for track in Self.tracks {   // the cache keys on size and modification time: keep the audio's
+            let original = try FileManager.default.attributesOfItem(atPath: audio(f, track.id))
+            try FileManager.default.setAttributes([.modificationDate: original[.modificationDate]!],
+                                                  ofItemAtPath: copy.appendingPathComponent("audio/\(track.id).wav").path)
+        }
+        let cached = copy.appendingPathComponent("features/musicnn-mtt/sine.safetensors")
+        let file = try SafetensorsFile(contentsOf: cached)
+        try SafetensorsWriter.write(tensors: [("features", try file.finiteTensor("features"))], metadata: file.metadata, to: cached)
+        result = try CLI.run("muscaps", ["baseline", "tag-template", copy.path, "--split", "test"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("sine: the feature cache has no tags (written by an older version); run `muscaps prepare"), result.stderr)
+        // Re-preparing refreshes exactly that entry, and the baseline then runs.
+        let prepare = try CLI.run("muscaps", ["prepare", copy.path, "--min-seconds", "0", "--splits", "test"])
+        XCTAssertTrue(prepare.stdout.contains("features extracted for 1, reused for 3"), prepare.stdout)
+        result = try CLI.run("muscaps", ["baseline", "tag-template", copy.path, "--split", "test", "--no-meteor"])
+        XCTAssertEqual(result.status, 0, result.stderr)
     }
 
     // MARK: index and search

@@ -51,6 +51,30 @@ final class TagCommandTests: XCTestCase {
         XCTAssertEqual(values, values.sorted(by: >))
     }
 
+    func testSummaryIsTheMeanOfTheWindowsTags() throws {
+        let windows = try CLI.run("muscaps", ["tag", demo, "--json", "--top", "50"])
+        XCTAssertEqual(windows.status, 0, windows.stderr)
+        var sum: [String: Double] = [:]
+        let lines = windows.stdout.split(separator: "\n")
+        for line in lines {
+            let tags = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["tags"] as? [String: Double])
+            for (tag, p) in tags { sum[tag, default: 0] += p }
+        }
+        let expected = sum.mapValues { $0 / Double(lines.count) }.sorted { $0.value > $1.value }.prefix(3)
+
+        let summary = try CLI.run("muscaps", ["tag", demo, "--summary", "--top", "3", "--json"])
+        XCTAssertEqual(summary.status, 0, summary.stderr)
+        XCTAssertEqual(summary.stdout.split(separator: "\n").count, 1, summary.stdout)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["windows"] as? Int, lines.count)
+        let tags = try XCTUnwrap(object["tags"] as? [String: Double])
+        XCTAssertEqual(Set(tags.keys), Set(expected.map(\.key)))
+        for (tag, p) in expected { XCTAssertEqual(tags[tag]!, p, accuracy: 2e-4, tag) }   // the JSON rounds to 4 digits
+
+        let text = try CLI.run("muscaps", ["tag", demo, "--summary", "--top", "3"])
+        XCTAssertEqual(text.stdout, expected.map { "\($0.key) " + String(format: "%.2f", $0.value) }.joined(separator: ", ") + "\n")
+    }
+
     func testPianoClipIsTaggedPiano() throws {
         let result = try CLI.run("muscaps", ["tag", piano, "--json", "--top", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)

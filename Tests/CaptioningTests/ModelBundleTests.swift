@@ -38,10 +38,15 @@ final class ModelBundleTests: XCTestCase {
         let wrong = directory.appendingPathComponent("wrong.safetensors")
         try model.save(to: wrong, extraMetadata: ["vocabulary": "[\"<pad>\", \"<unk>\", \"<sos>\", \"<eos>\"]"])
         XCTAssertThrowsError(try CaptioningModelBundle.load(wrong)) { XCTAssertEqual("\($0)", "\(wrong.path): vocabulary has 4 words but the model predicts 9") }
-        XCTAssertThrowsError(try CaptioningModelBundle.resolve(nil)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("no default captioning model ships yet (captioning/default.safetensors is in none of: "), "\(error)")
-            XCTAssertTrue("\(error)".contains("--model PATH"))
+        let nowhere = [directory.appendingPathComponent("no-models-here")]
+        XCTAssertThrowsError(try CaptioningModelBundle.resolve(nil, searchDirectories: nowhere)) { error in
+            XCTAssertEqual("\(error)", "no default captioning model is installed (captioning/default.safetensors is in none of: \(nowhere[0].path); set MUSCAPS_MODELS to the folder holding captioning/); pass a trained model with --model PATH (make one with `muscaps train`)")
         }
+        let installed = directory.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: installed.appendingPathComponent("captioning"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: wrong, to: installed.appendingPathComponent(CaptioningModelBundle.defaultModelPath))
+        XCTAssertEqual(try CaptioningModelBundle.resolve(nil, searchDirectories: nowhere + [installed]).path,
+                       installed.appendingPathComponent(CaptioningModelBundle.defaultModelPath).path)
         XCTAssertEqual(try CaptioningModelBundle.resolve("/x/y.safetensors").path, "/x/y.safetensors")
     }
 

@@ -105,15 +105,16 @@ public struct CaptioningModelBundle {
     }
 
     /// The shipped default model, if one is installed (`Models/captioning/default.safetensors`).
-    public static func locateDefault() -> URL? { ModelLocator.locate(defaultModelPath) }
+    public static func locateDefault(searchDirectories: [URL] = ModelLocator.searchDirectories()) -> URL? {
+        searchDirectories.map { $0.appendingPathComponent(defaultModelPath) }.first { FileManager.default.fileExists(atPath: $0.path) }
+    }
 
     /// Resolves `--model`: the given path, else the installed default; without either, an error that
-    /// says no default model ships yet and how to get one.
-    public static func resolve(_ path: String?) throws -> URL {
+    /// says where the default was looked for and how to get a model.
+    public static func resolve(_ path: String?, searchDirectories: [URL] = ModelLocator.searchDirectories()) throws -> URL {
         if let path { return URL(fileURLWithPath: path) }
-        if let url = locateDefault() { return url }
-        let searched = ModelLocator.searchDirectories().map { $0.appendingPathComponent(defaultModelPath).path }
-        throw CaptioningBundleError.noDefaultModel(searched: searched)
+        if let url = locateDefault(searchDirectories: searchDirectories) { return url }
+        throw CaptioningBundleError.noDefaultModel(searched: searchDirectories.map(\.path))
     }
 }
 
@@ -136,7 +137,7 @@ public enum CaptioningBundleError: Error, CustomStringConvertible, Equatable {
         case let .incompatible(path, reason): return "\(path): \(reason)"
         case let .unknownExtractor(id): return "unknown feature extractor '\(id)' (expected musicnn-mtt or musicnn-msd)"
         case let .noDefaultModel(searched):
-            return "no default captioning model ships yet (\(CaptioningModelBundle.defaultModelPath) is in none of: \(searched.map { URL(fileURLWithPath: $0).deletingLastPathComponent().deletingLastPathComponent().path }.joined(separator: ", "))); pass a trained model with --model PATH (make one with `muscaps train`)"
+            return "no default captioning model is installed (\(CaptioningModelBundle.defaultModelPath) is in none of: \(searched.joined(separator: ", ")); set MUSCAPS_MODELS to the folder holding captioning/); pass a trained model with --model PATH (make one with `muscaps train`)"
         }
     }
 }

@@ -1,0 +1,123 @@
+"""Builds the tables of docs/RESULTS.md from the JSON files `Tools/results/reproduce.sh` writes.
+
+    python3 Tools/results/make_tables.py --results runs/results --out docs/results
+
+Reads <results>/<split>/<row>.json (written by `muscaps eval --out` / `muscaps baseline --out`) and
+<row>.attributes.json (Tools/corpus/muscorpus/attributes.py); writes <out>/tables.md (markdown, pasted
+into docs/RESULTS.md) and <out>/summary.json (every number of the tables, committed).
+"""
+import argparse
+import json
+import os
+
+ROWS = [
+    ("tag-template", "Tag template (top-5 musicnn tags, no learning)"),
+    ("nearest-neighbour", "Nearest neighbour (caption of the closest training clip)"),
+    ("early-greedy", "Early fusion, greedy"),
+    ("early-beam3", "Early fusion, beam 3"),
+    ("early-beam5", "Early fusion, beam 5"),
+    ("late-greedy", "Late fusion, greedy"),
+    ("late-beam3", "Late fusion, beam 3"),
+    ("late-beam5", "Late fusion, beam 5"),
+    ("attention-greedy", "Attention, greedy"),
+    ("attention-beam3", "Attention, beam 3"),
+    ("attention-beam5", "Attention, beam 5"),
+]
+METRICS = [("BLEU-1", "B1"), ("BLEU-2", "B2"), ("BLEU-3", "B3"), ("BLEU-4", "B4"), ("METEOR", "METEOR"),
+           ("ROUGE-L", "ROUGE-L"), ("CIDEr", "CIDEr-D"), ("SPICE", "SPICE"), ("SPIDEr", "SPIDEr")]
+SPLITS = [("test", "Test set (FluidR3 soundfont, 1,200 clips, 3 references each)"),
+          ("test_shifted", "Held-out soundfont (the same test works rendered with TimGM6mb, 595 clips)")]
+
+
+def load(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def fmt(value, scale=1.0, digits=3):
+    return "—" if value is None else f"{value * scale:.{digits}f}"
+
+
+def pct(value):
+    return "—" if value is None else f"{100 * value:.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    md, summary = [], {}
+    for split, title in SPLITS:
+        rows = [(key, label, load(f"{args.results}/{split}/{key}.json"), load(f"{args.results}/{split}/{key}.attributes.json"))
+                for key, label in ROWS]
+        rows = [r for r in rows if r[2] is not None]
+        if not rows:
+            continue
+        refs = load(f"{args.results}/{split}/references.attributes.json")
+        summary[split] = {key: {"metrics": res["metrics"], "unavailable": sorted(res.get("unavailable", {})),
+                                "unk_rate": res["unk_rate"], "repetition_rate": res["repetition_rate"],
+                                "mean_length": res["mean_length"], "retrieval": res.get("retrieval"),
+                                "attributes": att, "decoding": res["decoding"], "tracks": res["tracks"]}
+                          for key, _, res, att in rows}
+        if refs:
+            summary[split]["references"] = {"attributes": refs}
+        unavailable = sorted({m for _, _, res, _ in rows for m in res.get("unavailable", {})})
+        md.append(f"### {title}\n")
+        md.append("| | " + " | ".join(short for _, short in METRICS) + " | `<unk>` % | repeats % | words |")
+        md.append("|---|" + "---:|" * (len(METRICS) + 3))
+        best = {}
+        for metric, _ in METRICS:
+            values = [res["metrics"].get(metric) for _, _, res, _ in rows if res["metrics"].get(metric) is not None]
+            best[metric] = max(values) if values else None
+        for key, label, res, _ in rows:
+            cells = []
+            for metric, _ in METRICS:
+                v = res["metrics"].get(metric)
+                cell = "n/a" if v is None else fmt(v)
+                if v is not None and v == best[metric]:
+                    cell = f"**{cell}**"
+                cells.append(cell)
+            md.append(f"| {label} | " + " | ".join(cells) +
+                      f" | {pct(res['unk_rate'])} | {pct(res['repetition_rate'])} | {res['mean_length']:.1f} |")
+        if unavailable:
+            md.append(f"\nn/a: {', '.join(unavailable)} not computed — "
+                      + next(iter(rows[0][2]["unavailable"].values()), "") + "\n")
+        # Attribute accuracy.
+        md.append("\nAttribute accuracy: *stated* = % of captions that state the attribute, *acc* = % of those "
+                  "that state it correctly; instrument families: precision / recall of the families named.\n")
+        md.append("| | families P | families R | tempo stated | tempo acc | mode stated | mode acc | ensemble stated | ensemble acc | groove stated | groove acc |")
+        md.append("|---|" + "---:|" * 10)
+        att_rows = [(key, label, att) for key, label, _, att in rows if att]
+        if refs:
+            att_rows.append(("references", "*References (ceiling of the lexicon)*", refs))
+        for key, label, att in att_rows:
+            f = att["families"]
+            cells = [pct(f["precision"]), pct(f["recall"])]
+            for a in ("tempo_band", "mode", "ensemble", "groove"):
+                cells += [pct(att[a]["stated_rate"]), pct(att[a]["accuracy"])]
+            md.append(f"| {label} | " + " | ".join(cells) + " |")
+        # Retrieval.
+        ret = [(label, res["retrieval"]) for _, label, res, _ in rows if res.get("retrieval")]
+        if ret:
+            md.append("\nText-to-music retrieval by caption likelihood (paper Table III): "
+                      f"{ret[0][1]['queries']} captions of the split as queries, every one of its {ret[0][1]['candidates']} clips a candidate.\n")
+            md.append("| | R@1 % | R@5 % | R@10 % | median rank |")
+            md.append("|---|---:|---:|---:|---:|")
+            for label, r in ret:
+                md.append(f"| {label.split(',')[0]} | {pct(r['recall_at_1'])} | {pct(r['recall_at_5'])} | {pct(r['recall_at_10'])} | {r['median_rank']:.0f} |")
+            n = ret[0][1]["candidates"]
+            md.append(f"| *chance* | {100 / n:.1f} | {500 / n:.1f} | {1000 / n:.1f} | {(n + 1) / 2:.0f} |")
+        md.append("")
+    with open(f"{args.out}/tables.md", "w") as f:
+        f.write("\n".join(md))
+    with open(f"{args.out}/summary.json", "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Out-of-domain check (issue 5, item 4): captions and tags for real recorded game music from Debian
+# packages, which the corpus (synthesised MIDI) never contains. The audio is downloaded with
+# `apt-get download` into a scratch folder and never committed.
+#
+#   bash Tools/results/out_of_domain.sh [SCRATCH]      # default /tmp/muscaps-ood
+#
+# Prints a markdown table (track, licence, caption, top-5 MTT tags) for docs/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCRATCH=${1:-/tmp/muscaps-ood}
+MUSCAPS=${MUSCAPS:-.build/release/muscaps}
+MODEL=${MODEL:-}   # empty: the shipped default
+mkdir -p "$SCRATCH"
+
+# package | file inside the package | what it is (from the package's description / copyright)
+TRACKS=(
+  "warzone2100-music|usr/share/games/warzone2100/music/menu.opus|Warzone 2100 menu theme"
+  "warzone2100-music|usr/share/games/warzone2100/music/albums/original_soundtrack/track1.opus|Warzone 2100 original soundtrack, track 1"
+  "warzone2100-music|usr/share/games/warzone2100/music/albums/legacy_soundtrack/track5.opus|Warzone 2100 legacy soundtrack, track 5"
+  "fretsonfire-songs-muldjord|usr/share/games/fretsonfire/data/songs/muldjord/chaos_god/song.ogg|Muldjord: Chaos God (metal, backing track without lead guitar)"
+  "fretsonfire-songs-muldjord|usr/share/games/fretsonfire/data/songs/muldjord/armygeddon/song.ogg|Muldjord: Armygeddon (metal, backing track)"
+  "singularity-music|usr/share/games/singularity/music/Deprecation.ogg|Endgame: Singularity, Deprecation"
+  "wesnoth-1.16-music|usr/share/games/wesnoth/1.16/data/core/music/traveling_minstrels.ogg|Wesnoth: Traveling Minstrels"
+  "wesnoth-1.16-music|usr/share/games/wesnoth/1.16/data/core/music/love_theme.ogg|Wesnoth: Love Theme"
+  "wesnoth-1.16-music|usr/share/games/wesnoth/1.16/data/core/music/battle-epic.ogg|Wesnoth: Battle (epic)"
+  "wesnoth-1.16-music|usr/share/games/wesnoth/1.16/data/core/music/elvish-theme.ogg|Wesnoth: Elvish Theme"
+)
+
+for entry in "${TRACKS[@]}"; do
+  package=${entry%%|*}
+  if ! ls "$SCRATCH/$package"_*.deb > /dev/null 2>&1; then
+    (cd "$SCRATCH" && apt-get download "$package" > /dev/null 2>&1) || { echo "cannot download $package" >&2; exit 1; }
+  fi
+  if [ ! -d "$SCRATCH/x-$package" ]; then
+    dpkg-deb -x "$SCRATCH/$package"_*.deb "$SCRATCH/x-$package"
+  fi
+done
+
+model=(); [ -n "$MODEL" ] && model=(--model "$MODEL")
+echo "| track (Debian package) | licence | caption (whole track, greedy) | top-5 MTT tags (mean over the track) |"
+echo "|---|---|---|---|"
+for entry in "${TRACKS[@]}"; do
+  IFS='|' read -r package file title <<< "$entry"
+  path="$SCRATCH/x-$package/$file"
+  licence=$(grep -m1 -E '^License:' "$SCRATCH/x-$package/usr/share/doc/$package/copyright" | sed 's/License: *//' || true)
+  caption=$("$MUSCAPS" caption "$path" "${model[@]}")
+  tags=$("$MUSCAPS" tag "$path" --summary --top 5 2>/dev/null | tail -n 1 || true)
+  duration=$(soxi -D "$path" 2>/dev/null | awk '{printf "%d:%02d", $1/60, $1%60}' || true)
+  echo "| $title, $duration (\`$package\`) | $licence | $caption | $tags |"
+done

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Reproduces docs/RESULTS.md from nothing but this checkout (issue 5):
+#   corpus → prepare → train (3 variants) → eval (greedy, beam 3, beam 5; test and held-out-soundfont)
+#   → baselines → attribute accuracy → tables.
+#
+#   bash Tools/results/reproduce.sh                 # every stage (≈ 1 h corpus + ≈ 20 min prepare + training)
+#   bash Tools/results/reproduce.sh eval report     # only the named stages
+#
+# Environment: CORPUS (default /work/corpus), RUNS (default runs/), EPOCHS, SEED, QUERIES (retrieval
+# queries per split, default 1000). Stages are idempotent where that is cheap: the corpus is generated
+# only when absent, `prepare` only extracts new audio, training resumes an interrupted run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CORPUS=${CORPUS:-/work/corpus}
+RUNS=${RUNS:-runs}
+EPOCHS=${EPOCHS:-200}
+SEED=${SEED:-0}
+QUERIES=${QUERIES:-1000}
+VARIANTS=(early late attention)
+SPLITS=(test test_shifted)
+STAGES=("$@")
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(corpus build prepare train eval baselines attributes report)
+MUSCAPS=.build/release/muscaps
+PY=${PYTHON:-python3}
+
+want() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+say() { printf '\n== %s\n' "$*" >&2; }
+
+if want corpus && [ ! -f "$CORPUS/dataset_train.json" ]; then
+  say "corpus → $CORPUS"
+  bash Tools/corpus/generate.sh --out "$CORPUS" --clips 6000 --seed 1
+fi
+if want build; then
+  say "build"
+  swift build -c release --product muscaps
+fi
+if want prepare; then
+  say "prepare (musicnn-mtt features; every caption kept: the corpus repeats captions on purpose)"
+  "$MUSCAPS" prepare "$CORPUS" --splits train val test test_shifted --duplicates keep
+fi
+if want train; then
+  # Two runs at a time, one BLAS thread each (faster on 2 cores than one run with 2 threads).
+  for variant in "${VARIANTS[@]}"; do
+    out="$RUNS/$variant"
+    if [ -f "$out/last.safetensors" ]; then
+      args=(--resume)   # continues an interrupted run; says "Nothing to do" for a finished one
+    else
+      args=(--variant "$variant" --epochs "$EPOCHS" --seed "$SEED")
+    fi
+    say "train $variant → $out"
+    "$MUSCAPS" train "$CORPUS" --out "$out" "${args[@]}" --threads 1 --quiet > "$RUNS/train-$variant.log" 2>&1 &
+    # keep at most two trainings running
+    while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+  done
+  wait
+fi
+if want eval; then
+  for split in "${SPLITS[@]}"; do
+    mkdir -p "$RUNS/results/$split"
+    for variant in "${VARIANTS[@]}"; do
+      for beam in 1 3 5; do
+        name="$variant-$([ $beam = 1 ] && echo greedy || echo beam$beam)"
+        retrieval=(); [ $beam = 1 ] && retrieval=(--retrieval --queries "$QUERIES")
+        say "eval $name on $split"
+        "$MUSCAPS" eval "$CORPUS" --split "$split" --model "$RUNS/$variant/best.safetensors" --beam $beam \
+          "${retrieval[@]}" --out "$RUNS/results/$split/$name.json"
+      done
+    done
+  done
+fi
+if want baselines; then
+  for split in "${SPLITS[@]}"; do
+    mkdir -p "$RUNS/results/$split"
+    for baseline in tag-template nearest-neighbour; do
+      say "baseline $baseline on $split"
+      "$MUSCAPS" baseline "$baseline" "$CORPUS" --split "$split" --out "$RUNS/results/$split/$baseline.json"
+    done
+  done
+fi
+if want attributes; then
+  for split in "${SPLITS[@]}"; do
+    say "attribute accuracy on $split"
+    (cd Tools/corpus && $PY -m muscorpus.attributes --dataset "$CORPUS" --split "$split" --references \
+       --json "$OLDPWD/$RUNS/results/$split/references.attributes.json" > /dev/null)
+    for f in "$RUNS/results/$split"/*.predictions.json; do
+      (cd Tools/corpus && $PY -m muscorpus.attributes --dataset "$CORPUS" --split "$split" --predictions "$OLDPWD/$f" \
+         --json "$OLDPWD/${f%.predictions.json}.attributes.json" > /dev/null)
+    done
+  done
+fi
+if want report; then
+  say "tables → docs/results/"
+  $PY Tools/results/make_tables.py --results "$RUNS/results" --out docs/results
+fi
