@@ -38,6 +38,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write the predicted captions here as [{\"track_id\", \"caption\"}].", valueName: "FILE"))
     var predictions: String?
 
+    @Option(name: .long, help: ArgumentHelp("Caption each track from only its middle N 3 s chunks, as live captioning sees a track (the daemon's 10 s context = 3 chunks); default: every chunk.", valueName: "N"))
+    var chunks: Int?
+
     @Flag(name: .long, help: "Also evaluate text-to-music retrieval.")
     var retrieval = false
 
@@ -59,12 +62,14 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if let queries, queries < 1 { throw ValidationError("--queries must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1") }
     }
 
     func run() throws {
         BLAS.threadCount = threads
         let bundle = try modelOptions.load()
-        let corpus = try CaptionCorpus(datasetDirectory: URL(fileURLWithPath: dataset), extractor: bundle.extractor, split: split)
+        var corpus = try CaptionCorpus(datasetDirectory: URL(fileURLWithPath: dataset), extractor: bundle.extractor, split: split)
+        if let chunks { corpus = corpus.centreCropped(toChunks: chunks) }
         guard !corpus.pairs.isEmpty else { throw CommandError("\(dataset): the \(split) split has no caption pairs to evaluate on") }
         guard corpus.featureDimension == bundle.model.configuration.audioFeatureSize else {
             throw CommandError("\(dataset): the \(split) features are \(corpus.featureDimension)-d but the model expects \(bundle.model.configuration.audioFeatureSize)-d")
@@ -105,7 +110,7 @@ struct EvalCommand: ParsableCommand {
 
         var evaluation = SplitEvaluation(
             dataset: dataset, split: split, corpus: corpus, captions: captions.map { $0.text(vocabulary) }, statistics: statistics,
-            method: "\(decoding.description) decoding", source: (try? CaptioningModelBundle.resolve(modelOptions.model).path) ?? "")
+            method: "\(decoding.description) decoding" + (chunks.map { ", middle \($0) chunk(s) of each track" } ?? ""), source: (try? CaptioningModelBundle.resolve(modelOptions.model).path) ?? "")
         evaluation.maxLength = decoding.maxLength
         evaluation.retrieval = retrievalResult
         try evaluation.report(.init(meteor: !noMeteor, spice: !noSpice, out: out, predictions: predictions))

@@ -83,6 +83,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Score greedy validation captions with CIDEr-D every this many epochs (0: never).")
     var ciderEvery: Int = 1
 
+    @Option(name: .long, help: ArgumentHelp("Train on random contiguous crops of at least CHUNKS 3 s chunks (length and position drawn anew each epoch) instead of whole tracks — the paper's shorter random chunks; teaches the model the short contexts live captioning gives it (10 s = 3 chunks).", valueName: "CHUNKS"))
+    var randomCrop: Int?
+
     @Option(name: .long, help: ArgumentHelp("Stop after this many epochs in this run (continue later with --resume).", valueName: "EPOCHS"))
     var stopAfter: Int?
 
@@ -98,6 +101,7 @@ struct TrainCommand: ParsableCommand {
         guard hiddenSize >= 1, embeddingSize >= 1, attentionSize >= 1 else { throw ValidationError("sizes must be positive") }
         guard minCount >= 1 else { throw ValidationError("--min-count must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let randomCrop, randomCrop < 1 { throw ValidationError("--random-crop must be at least 1 chunk (got \(randomCrop))") }
         if let stopAfter, stopAfter < 1 { throw ValidationError("--stop-after must be at least 1") }
         guard clipNorm >= 0 else { throw ValidationError("--clip-norm must not be negative") }
     }
@@ -193,6 +197,7 @@ struct TrainCommand: ParsableCommand {
         options.clipNorm = clipNorm > 0 ? clipNorm : nil
         options.seed = seed
         options.ciderEvery = ciderEvery
+        options.randomCropMinChunks = randomCrop
         return try CaptionTrainer(model: model, vocabulary: vocabulary, extractor: extractor, options: options, directory: directory)
     }
 }

@@ -75,6 +75,8 @@ final class TrainingLoopTests: XCTestCase {
             var options = TinyCaptioning.options(epochs: 6, batchSize: 2, seed: 5)
             options.schedule = variant == .lateFusion ? .plateau : .linear
             options.plateauPatience = 0
+            // Random crops (pooled for early fusion, chunk sequences for attention) resume exactly too.
+            options.randomCropMinChunks = variant == .lateFusion ? nil : 1
             func fresh(_ directory: URL) throws -> CaptionTrainer {
                 let model = try MusCapsModel(configuration: TinyCaptioning.configuration(variant, dropout: 0.25), vocabularySize: vocabulary.count, seed: 5)
                 return try CaptionTrainer(model: model, vocabulary: vocabulary, extractor: "test", options: options, directory: directory)
@@ -95,6 +97,43 @@ final class TrainingLoopTests: XCTestCase {
             // A finished run has nothing left to do.
             XCTAssertEqual(try CaptionTrainer.resume(directory: interrupted).train(training: corpus, validation: corpus).completedEpochs, 6)
         }
+    }
+
+    func testRandomCropsAreContiguousWithinBoundsSeededAndPooledOverTheCrop() throws {
+        let corpus = TinyCaptioning.corpus(chunks: [6, 1, 4, 9])
+        let vocabulary = TinyCaptioning.vocabulary(corpus)
+        let k = corpus.featureDimension
+        for pooled in [false, true] {
+            let data = EncodedCorpus(corpus, vocabulary: vocabulary, pooled: pooled, randomCropMinChunks: 2)
+            var generator = SeededGenerator(seed: 3), again = SeededGenerator(seed: 3)
+            var batch = CaptionBatch(batchSize: 1, maxChunks: 1, features: [], chunkCounts: [], captionLength: 2, tokens: [])
+            var lengths = Set<Int>()
+            for round in 0..<200 {
+                let pair = round % 4, track = corpus.pairs[pair].track, n = corpus.features[track].shape[0]
+                data.fill(&batch, pairs: [pair], crops: &generator)
+                var copy = batch
+                data.fill(&copy, pairs: [pair], crops: &again)
+                XCTAssertEqual(copy.features, batch.features, "the same seed gives the same crops")
+                let rows = corpus.features[track].scalars
+                // Find the crop: the (first) contiguous range whose rows (or their mean) are the batch's.
+                var found: Range<Int>?
+                for length in 1...n {
+                    for start in 0...(n - length) {
+                        let chunk = Array(rows[(start * k)..<((start + length) * k)])
+                        let expected = pooled ? PackedFeatures.mean(Tensor(shape: [length, k], scalars: chunk), dimension: k) : chunk
+                        if expected == Array(batch.features.prefix(expected.count)), batch.features.count == expected.count { found = start..<(start + length) }
+                    }
+                }
+                let crop = try XCTUnwrap(found, "batch features are not a contiguous crop of track \(track)")
+                XCTAssertGreaterThanOrEqual(crop.count, min(2, n))
+                XCTAssertEqual(Int(batch.chunkCounts[0]), pooled ? 1 : crop.count)
+                if track == 3 { lengths.insert(crop.count) }
+            }
+            XCTAssertEqual(lengths, Set(2...9), "every crop length from the minimum to the whole track occurs")
+        }
+        var options = TrainingOptions()
+        options.randomCropMinChunks = 0
+        XCTAssertThrowsError(try options.validate()) { XCTAssertTrue("\($0)".contains("at least 1 chunk"), "\($0)") }
     }
 
     func testCheckpointsLogAndPlotAreWrittenAndBestModelLoadsAsABundle() throws {

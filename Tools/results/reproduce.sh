@@ -7,7 +7,8 @@
 #   bash Tools/results/reproduce.sh eval report     # only the named stages
 #
 # Environment: CORPUS (default /work/corpus), RUNS (default runs/), EPOCHS, SEED, QUERIES (retrieval
-# queries per split, default 1000). Stages are idempotent where that is cheap: the corpus is generated
+# queries per split, default 500), VARIANTS (default "early late attention"), SPLITS (default
+# "val test test_shifted"). Stages are idempotent where that is cheap: the corpus is generated
 # only when absent, `prepare` only extracts new audio, training resumes an interrupted run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,9 +16,10 @@ CORPUS=${CORPUS:-/work/corpus}
 RUNS=${RUNS:-runs}
 EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
-QUERIES=${QUERIES:-1000}
-VARIANTS=(early late attention)
-SPLITS=(test test_shifted)
+QUERIES=${QUERIES:-500}
+read -r -a VARIANTS <<< "${VARIANTS:-early late attention}"
+# val picks the shipped model (best val CIDEr-D); test and test_shifted are reported.
+read -r -a SPLITS <<< "${SPLITS:-val test test_shifted}"
 STAGES=("$@")
 [ ${#STAGES[@]} -eq 0 ] && STAGES=(corpus build prepare train eval baselines attributes report)
 MUSCAPS=.build/release/muscaps
@@ -60,10 +62,12 @@ if want eval; then
     for variant in "${VARIANTS[@]}"; do
       for beam in 1 3 5; do
         name="$variant-$([ $beam = 1 ] && echo greedy || echo beam$beam)"
-        retrieval=(); [ $beam = 1 ] && retrieval=(--retrieval --queries "$QUERIES")
+        retrieval=(); [ $beam = 1 ] && [ "$split" != val ] && retrieval=(--retrieval --queries "$QUERIES")
+        result="$RUNS/results/$split/$name.json"
+        if [ "$result" -nt "$RUNS/$variant/best.safetensors" ]; then continue; fi   # already evaluated this model
         say "eval $name on $split"
         "$MUSCAPS" eval "$CORPUS" --split "$split" --model "$RUNS/$variant/best.safetensors" --beam $beam \
-          "${retrieval[@]}" --out "$RUNS/results/$split/$name.json"
+          "${retrieval[@]}" --out "$result"
       done
     done
   done

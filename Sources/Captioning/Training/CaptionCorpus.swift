@@ -38,6 +38,19 @@ public struct CaptionCorpus: Sendable {
     }
 
     public var trackCount: Int { features.count }
+
+    /// The same corpus with every track cut to its middle `chunks` chunks (tracks that are shorter are
+    /// kept whole): what a caption from a short live context sees.
+    public func centreCropped(toChunks chunks: Int) -> CaptionCorpus {
+        precondition(chunks >= 1)
+        let cropped = features.map { track -> Tensor in
+            let n = track.shape[0], k = track.shape[1]
+            guard n > chunks else { return track }
+            let start = (n - chunks) / 2
+            return Tensor(shape: [chunks, k], scalars: Array(track.scalars[(start * k)..<((start + chunks) * k)]))
+        }
+        return CaptionCorpus(trackIds: trackIds, features: cropped, pairs: pairs)
+    }
     public var featureDimension: Int { features.first?.shape.last ?? 0 }
 
     /// Reference captions (tokens) of each track, in track order.

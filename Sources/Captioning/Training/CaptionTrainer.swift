@@ -172,7 +172,8 @@ public final class CaptionTrainer {
         guard !validation.pairs.isEmpty else {
             throw TrainingError.tooSmall("the validation split has no caption pairs; early stopping and checkpoint selection need some")
         }
-        let trainData = EncodedCorpus(training, vocabulary: vocabulary, pooled: model.configuration.variant.usesPooledFeaturesOnly)
+        let trainData = EncodedCorpus(training, vocabulary: vocabulary, pooled: model.configuration.variant.usesPooledFeaturesOnly,
+                                      randomCropMinChunks: options.randomCropMinChunks)
         let validationData = EncodedCorpus(validation, vocabulary: vocabulary, pooled: model.configuration.variant.usesPooledFeaturesOnly)
         var epochsRun = 0
         while state.stopReason == nil && state.completedEpochs < options.maxEpochs && epochsRun < (epochs ?? Int.max) {
@@ -204,12 +205,13 @@ public final class CaptionTrainer {
             order.swapAt(i, Int(shuffle.next() % UInt64(i + 1)))
         }
         model.generator = SeededGenerator(seed: Self.mix(options.seed, epoch, 2))
+        var crops = SeededGenerator(seed: Self.mix(options.seed, epoch, 3))
 
         let batches = train.count / b
         var batch = CaptionBatch(batchSize: b, maxChunks: 1, features: [], chunkCounts: [], captionLength: 2, tokens: [])
         var lossSum = 0.0
         for index in 0..<batches {
-            train.fill(&batch, pairs: order[(index * b)..<((index + 1) * b)])
+            train.fill(&batch, pairs: order[(index * b)..<((index + 1) * b)], crops: &crops)
             let loss = try model.forwardTraining(batch)
             guard loss.isFinite else { throw diverged(epoch: epoch + 1, batch: index + 1, what: "the loss is \(loss)") }
             model.backward()
@@ -351,17 +353,24 @@ public final class CaptionTrainer {
 struct EncodedCorpus {
     let tokens: [[Int32]]
     let trackOfPair: [Int]
-    /// Fusion variants: one mean row per track; attention: every chunk.
+    /// Per track: every chunk, or (fusion variants without cropping) the one mean row.
     let features: [[Float]]
     let chunkCounts: [Int]
     let dimension: Int
+    /// Fusion variants read the mean of the chunks only.
+    let pooled: Bool
+    /// Random crops of at least this many chunks (training only).
+    let randomCropMinChunks: Int?
     var count: Int { tokens.count }
 
-    init(_ corpus: CaptionCorpus, vocabulary: Vocabulary, pooled: Bool) {
+    init(_ corpus: CaptionCorpus, vocabulary: Vocabulary, pooled: Bool, randomCropMinChunks: Int? = nil) {
         tokens = corpus.pairs.map { vocabulary.encode($0.tokens).map(Int32.init) }
         trackOfPair = corpus.pairs.map(\.track)
         dimension = corpus.featureDimension
-        if pooled {
+        self.pooled = pooled
+        self.randomCropMinChunks = randomCropMinChunks
+        if pooled && randomCropMinChunks == nil {
+            // Whole tracks: pool once here instead of in every batch.
             features = corpus.features.map { PackedFeatures.mean($0, dimension: corpus.featureDimension) }
             chunkCounts = [Int](repeating: 1, count: corpus.features.count)
         } else {
@@ -370,10 +379,22 @@ struct EncodedCorpus {
         }
     }
 
+    /// The chunks `[start, start + length)` of a track a batch row gets: the whole track, or a random
+    /// crop (length uniform in min…chunks, position uniform).
+    private func crop(_ track: Int, _ generator: inout SeededGenerator) -> Range<Int> {
+        let n = chunkCounts[track]
+        guard let minimum = randomCropMinChunks, n > minimum else { return 0..<n }
+        let length = minimum + Int(generator.next() % UInt64(n - minimum + 1))
+        let start = Int(generator.next() % UInt64(n - length + 1))
+        return start..<(start + length)
+    }
+
     /// Fills `batch` with the given pairs, reusing its arrays' capacity.
-    func fill<C: Collection>(_ batch: inout CaptionBatch, pairs: C) where C.Element == Int {
+    func fill<C: Collection>(_ batch: inout CaptionBatch, pairs: C, crops generator: inout SeededGenerator) where C.Element == Int {
         let b = pairs.count, k = dimension
-        let l = pairs.map { chunkCounts[trackOfPair[$0]] }.max() ?? 1
+        let ranges = pairs.map { crop(trackOfPair[$0], &generator) }
+        let rows = pooled ? [Int](repeating: 1, count: b) : ranges.map(\.count)
+        let l = rows.max() ?? 1
         let t = pairs.map { tokens[$0].count }.max() ?? 2
         batch.batchSize = b
         batch.maxChunks = l
@@ -381,14 +402,33 @@ struct EncodedCorpus {
         batch.features.removeAll(keepingCapacity: true)
         batch.chunkCounts.removeAll(keepingCapacity: true)
         batch.tokens.removeAll(keepingCapacity: true)
-        for p in pairs {
-            let track = trackOfPair[p], n = chunkCounts[track]
-            batch.features.append(contentsOf: features[track])
+        for (row, p) in pairs.enumerated() {
+            let track = trackOfPair[p], range = ranges[row]
+            if pooled && randomCropMinChunks != nil {
+                // Mean of the cropped chunks, summed in chunk order like PackedFeatures.mean.
+                let start = batch.features.count
+                batch.features.append(contentsOf: repeatElement(0, count: k))
+                features[track].withUnsafeBufferPointer { values in
+                    for c in range { for j in 0..<k { batch.features[start + j] += values[c * k + j] } }
+                }
+                let scale = 1 / Float(range.count)
+                for j in 0..<k { batch.features[start + j] *= scale }
+            } else {
+                batch.features.append(contentsOf: features[track][(range.lowerBound * k)..<(range.upperBound * k)])
+            }
+            let n = rows[row]
             if n < l { batch.features.append(contentsOf: repeatElement(0, count: (l - n) * k)) }
             batch.chunkCounts.append(Int32(n))
             batch.tokens.append(contentsOf: tokens[p])
             if tokens[p].count < t { batch.tokens.append(contentsOf: repeatElement(Int32(Vocabulary.padIndex), count: t - tokens[p].count)) }
         }
+    }
+
+    /// Fills `batch` with whole tracks (evaluation).
+    func fill<C: Collection>(_ batch: inout CaptionBatch, pairs: C) where C.Element == Int {
+        var unused = SeededGenerator(seed: 0)
+        precondition(randomCropMinChunks == nil, "evaluation batches are never cropped")
+        fill(&batch, pairs: pairs, crops: &unused)
     }
 }
 

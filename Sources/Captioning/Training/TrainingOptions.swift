@@ -31,6 +31,11 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var ciderEvery = 1
     /// Batch size for the validation loss and decoding (no BatchNorm constraint there).
     public var evaluationBatchSize = 64
+    /// Train on a random contiguous crop of each track of at least this many chunks (uniform length
+    /// from this to the whole track, uniform position), drawn anew every epoch; nil: whole tracks, as
+    /// the paper's main runs. The paper's "shorter, randomly selected chunks" (§V-B2); it teaches a
+    /// model to caption the few windows a live context holds (10 s = 3 chunks) as well as whole tracks.
+    public var randomCropMinChunks: Int?
 
     public init() {}
 
@@ -45,6 +50,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if let clipNorm, !(clipNorm > 0) { try fail("the clipping norm must be positive (got \(clipNorm))") }
         if ciderEvery < 0 { try fail("--cider-every must not be negative") }
         if evaluationBatchSize < 1 { try fail("the evaluation batch size must be positive") }
+        if let randomCropMinChunks, randomCropMinChunks < 1 { try fail("the random crop must keep at least 1 chunk (got \(randomCropMinChunks))") }
     }
 }
 
