@@ -189,6 +189,11 @@ final class CaptioningCommandTests: XCTestCase {
         XCTAssertEqual(Set(predictions.map { $0["track_id"]! }), Set(f.captions.keys))
         for p in predictions { XCTAssertEqual(p["caption"], f.captions[p["track_id"]!]?.lowercased()) }
 
+        // Live-length contexts: each 6 s track from its middle chunk only.
+        let live = try CLI.run("muscaps", ["eval", f.dataset.path, "--split", "test", "--model", f.model, "--chunks", "1", "--no-meteor"])
+        XCTAssertEqual(live.status, 0, live.stderr)
+        XCTAssertTrue(live.stdout.hasPrefix("test: 4 tracks, 4 reference captions; greedy decoding, middle 1 chunk(s) of each track\n"), live.stdout)
+
         let score = try CLI.run("muscaps", ["score", predictionsPath, try XCTUnwrap(results["references_file"] as? String), "--no-meteor"])
         XCTAssertEqual(score.status, 0, score.stderr)
         XCTAssertTrue(score.stdout.contains(String(format: "CIDEr-D   %.4f", metrics["CIDEr"]!)), score.stdout)
@@ -202,6 +207,10 @@ final class CaptioningCommandTests: XCTestCase {
         result = try CLI.run("muscaps", ["eval", f.dataset.path, "--model", f.directory.appendingPathComponent("nope.safetensors").path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("nope.safetensors: "), result.stderr)
+        result = try CLI.run("muscaps", ["eval", f.dataset.path, "--model", f.model, "--chunks", "0"])
+        XCTAssertTrue(result.stderr.contains("--chunks must be at least 1"), result.stderr)
+        result = try CLI.run("muscaps", ["train", f.dataset.path, "--out", f.directory.appendingPathComponent("crop0").path, "--random-crop", "0"])
+        XCTAssertTrue(result.stderr.contains("--random-crop must be at least 1 chunk"), result.stderr)
     }
 
     // MARK: baselines
