@@ -92,7 +92,8 @@ final class DaemonTests: XCTestCase {
 
     func testFilePluginWritesWebVTTAndSRTThatAreClosedCleanly() throws {
         let vtt = scratch.file("captions.vtt"), srt = scratch.file("captions.srt")
-        let (child, _, err) = try startDaemon(["--source", "file:\(piano)", "--output", "file:\(vtt)", "--output", "file:\(srt)"])
+        // Tags only: cues describe the music by its tags.
+        let (child, _, err) = try startDaemon(["--source", "file:\(piano)", "--output", "file:\(vtt)", "--output", "file:\(srt)", "--captioner", "none"])
         XCTAssertEqual(child.wait(timeout: 120), 0, contents(err))
         let webvtt = contents(vtt)
         XCTAssertTrue(webvtt.hasPrefix("WEBVTT"), webvtt)
@@ -100,6 +101,15 @@ final class DaemonTests: XCTestCase {
         XCTAssertTrue(webvtt.contains("[Music: "), webvtt)
         let subrip = contents(srt)
         XCTAssertTrue(subrip.hasPrefix("1\n00:00:00,000 --> "), subrip)
+
+        // With the shipped captioning model (the default): cues are bracketed sentences.
+        let captionedVTT = scratch.file("captioned.vtt")
+        let (captioned, _, captionedErr) = try startDaemon(["--source", "file:\(piano)", "--output", "file:\(captionedVTT)"], name: "captioned")
+        XCTAssertEqual(captioned.wait(timeout: 120), 0, contents(captionedErr))
+        let sentences = contents(captionedVTT)
+        XCTAssertTrue(sentences.hasPrefix("WEBVTT\n\n00:00:00.000 --> "), sentences)
+        XCTAssertFalse(sentences.contains("[Music: "), sentences)
+        XCTAssertTrue(sentences.lowercased().contains("piano"), "the piano fixture should be captioned as piano: \(sentences)")
     }
 
     // MARK: Real audio servers

@@ -22,10 +22,14 @@ ROWS = [
     ("attention-greedy", "Attention, greedy"),
     ("attention-beam3", "Attention, beam 3"),
     ("attention-beam5", "Attention, beam 5"),
+    ("late-crop-greedy", "Late fusion + random crops, greedy"),
+    ("late-crop-beam3", "Late fusion + random crops, beam 3"),
+    ("late-crop-beam5", "Late fusion + random crops, beam 5"),
 ]
-METRICS = [("BLEU-1", "B1"), ("BLEU-2", "B2"), ("BLEU-3", "B3"), ("BLEU-4", "B4"), ("METEOR", "METEOR"),
-           ("ROUGE-L", "ROUGE-L"), ("CIDEr", "CIDEr-D"), ("SPICE", "SPICE"), ("SPIDEr", "SPIDEr")]
-SPLITS = [("test", "Test set (FluidR3 soundfont, 1,200 clips, 3 references each)"),
+METRICS = [("Bleu_1", "B1"), ("Bleu_2", "B2"), ("Bleu_3", "B3"), ("Bleu_4", "B4"), ("METEOR", "METEOR"),
+           ("ROUGE_L", "ROUGE-L"), ("CIDEr", "CIDEr-D"), ("SPICE", "SPICE"), ("SPIDEr", "SPIDEr")]
+SPLITS = [("val", "Validation set (selects the shipped model; 1,200 clips, 3 references each)"),
+          ("test", "Test set (FluidR3 soundfont, 1,200 clips, 3 references each)"),
           ("test_shifted", "Held-out soundfont (the same test works rendered with TimGM6mb, 595 clips)")]
 
 
@@ -42,6 +46,30 @@ def fmt(value, scale=1.0, digits=3):
 
 def pct(value):
     return "—" if value is None else f"{100 * value:.1f}"
+
+
+def sample_captions(results, split, count):
+    import random
+    rows = [("late-crop-greedy", "late + crops, greedy"), ("late-crop-beam3", "late + crops, beam 3"),
+            ("attention-greedy", "attention, greedy"), ("nearest-neighbour", "nearest neighbour"), ("tag-template", "tag template")]
+    predictions = {}
+    for key, label in rows:
+        p = load(f"{results}/{split}/{key}.predictions.json")
+        if p:
+            predictions[label] = {e["track_id"]: e["caption"] for e in p}
+    references = load(f"{results}/{split}/late-crop-greedy.references.json") or load(f"{results}/{split}/late-greedy.references.json")
+    if not predictions or not references:
+        return []
+    by_track = {}
+    for r in references:
+        by_track.setdefault(r["track_id"], []).append(r["caption"])
+    tracks = sorted(by_track)
+    picked = sorted(random.Random(5).sample(tracks, min(count, len(tracks))))
+    out = ["| clip | references | " + " | ".join(predictions) + " |", "|---|---|" + "---|" * len(predictions)]
+    for t in picked:
+        out.append(f"| {t} | " + "<br>".join(by_track[t]) + " | " + " | ".join(predictions[label].get(t, "") for label in predictions) + " |")
+    out.append("")
+    return out
 
 
 def main():
@@ -112,6 +140,26 @@ def main():
             n = ret[0][1]["candidates"]
             md.append(f"| *chance* | {100 / n:.1f} | {500 / n:.1f} | {1000 / n:.1f} | {(n + 1) / 2:.0f} |")
         md.append("")
+        # Live-length contexts.
+        live = [(label, load(f"{args.results}/{split}/{key}-greedy-live3.json"), load(f"{args.results}/{split}/{key}-greedy.json"))
+                for key, label in [("early", "Early fusion"), ("late", "Late fusion"), ("attention", "Attention"),
+                                   ("late-crop", "Late fusion + random crops")]]
+        live = [(label, l, w) for label, l, w in live if l and w]
+        if live:
+            summary[split]["live3"] = {label: l["metrics"] for label, l, _ in live}
+            md.append("Captions from a live-length context — each clip's middle 3 chunks (≈ 9 s, what `muscapsd` "
+                      "captions from with its default 10 s context) against the whole 30 s clip, greedy:\n")
+            md.append("| | CIDEr-D whole clip | CIDEr-D middle 3 chunks | BLEU-4 whole | BLEU-4 3 chunks | repeats % (3 chunks) |")
+            md.append("|---|---:|---:|---:|---:|---:|")
+            for label, l, w in live:
+                md.append(f"| {label} | {fmt(w['metrics'].get('CIDEr'))} | {fmt(l['metrics'].get('CIDEr'))} | "
+                          f"{fmt(w['metrics'].get('Bleu_4'))} | {fmt(l['metrics'].get('Bleu_4'))} | {pct(l['repetition_rate'])} |")
+            md.append("")
+    # Sample captions: a fixed, seeded pick of test clips.
+    samples = sample_captions(args.results, "test", count=8)
+    if samples:
+        md.append("### Sample test captions\n")
+        md += samples
     with open(f"{args.out}/tables.md", "w") as f:
         f.write("\n".join(md))
     with open(f"{args.out}/summary.json", "w") as f:

@@ -7,21 +7,30 @@
 #   bash Tools/results/reproduce.sh eval report     # only the named stages
 #
 # Environment: CORPUS (default /work/corpus), RUNS (default runs/), EPOCHS, SEED, QUERIES (retrieval
-# queries per split, default 500), VARIANTS (default "early late attention"), SPLITS (default
+# queries per split, default 100 as the paper), VARIANTS (default "early late attention late-crop"), SPLITS (default
 # "val test test_shifted"). Stages are idempotent where that is cheap: the corpus is generated
 # only when absent, `prepare` only extracts new audio, training resumes an interrupted run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CORPUS=${CORPUS:-/work/corpus}
 RUNS=${RUNS:-runs}
+RUNS=$(mkdir -p "$RUNS" && cd "$RUNS" && pwd)   # absolute: some stages run from Tools/corpus
 EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
-QUERIES=${QUERIES:-500}
-read -r -a VARIANTS <<< "${VARIANTS:-early late attention}"
+QUERIES=${QUERIES:-100}
+# Runs: the paper's three variants on whole tracks, and late fusion on random crops (the shipped model).
+read -r -a VARIANTS <<< "${VARIANTS:-early late attention late-crop}"
+train_arguments() {
+  case "$1" in
+    early|late|attention) echo "--variant $1" ;;
+    late-crop) echo "--variant late --random-crop 1" ;;
+    *) echo "unknown run $1" >&2; exit 2 ;;
+  esac
+}
 # val picks the shipped model (best val CIDEr-D); test and test_shifted are reported.
 read -r -a SPLITS <<< "${SPLITS:-val test test_shifted}"
 STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(corpus build prepare train eval baselines attributes report)
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(corpus build prepare train eval live baselines attributes report)
 MUSCAPS=.build/release/muscaps
 PY=${PYTHON:-python3}
 
@@ -47,7 +56,7 @@ if want train; then
     if [ -f "$out/last.safetensors" ]; then
       args=(--resume)   # continues an interrupted run; says "Nothing to do" for a finished one
     else
-      args=(--variant "$variant" --epochs "$EPOCHS" --seed "$SEED")
+      read -r -a args <<< "$(train_arguments "$variant") --epochs $EPOCHS --seed $SEED"
     fi
     say "train $variant → $out"
     "$MUSCAPS" train "$CORPUS" --out "$out" "${args[@]}" --threads 1 --quiet > "$RUNS/train-$variant.log" 2>&1 &
@@ -67,8 +76,19 @@ if want eval; then
         if [ "$result" -nt "$RUNS/$variant/best.safetensors" ]; then continue; fi   # already evaluated this model
         say "eval $name on $split"
         "$MUSCAPS" eval "$CORPUS" --split "$split" --model "$RUNS/$variant/best.safetensors" --beam $beam \
-          "${retrieval[@]}" --out "$result"
+          "${retrieval[@]}" --threads 1 --out "$result"
       done
+    done
+  done
+fi
+if want live; then
+  # Live captioning sees 10 s (3 chunks), not a whole clip: greedy captions of each clip's middle 3 chunks.
+  for split in val test; do
+    for variant in "${VARIANTS[@]}"; do
+      result="$RUNS/results/$split/$variant-greedy-live3.json"
+      if [ "$result" -nt "$RUNS/$variant/best.safetensors" ]; then continue; fi
+      say "eval $variant greedy on $split, middle 3 chunks"
+      "$MUSCAPS" eval "$CORPUS" --split "$split" --model "$RUNS/$variant/best.safetensors" --chunks 3 --threads 1 --out "$result"
     done
   done
 fi
@@ -85,10 +105,10 @@ if want attributes; then
   for split in "${SPLITS[@]}"; do
     say "attribute accuracy on $split"
     (cd Tools/corpus && $PY -m muscorpus.attributes --dataset "$CORPUS" --split "$split" --references \
-       --json "$OLDPWD/$RUNS/results/$split/references.attributes.json" > /dev/null)
+       --json "$RUNS/results/$split/references.attributes.json" > /dev/null)
     for f in "$RUNS/results/$split"/*.predictions.json; do
-      (cd Tools/corpus && $PY -m muscorpus.attributes --dataset "$CORPUS" --split "$split" --predictions "$OLDPWD/$f" \
-         --json "$OLDPWD/${f%.predictions.json}.attributes.json" > /dev/null)
+      (cd Tools/corpus && $PY -m muscorpus.attributes --dataset "$CORPUS" --split "$split" --predictions "$f" \
+         --json "${f%.predictions.json}.attributes.json" > /dev/null)
     done
   done
 fi
