@@ -46,7 +46,7 @@ struct MuscapsDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Captioning model (a checkpoint from `muscaps train`); default: Models/captioning/default.safetensors when it exists; 'none' for tags only.", valueName: "MODEL"))
     var captioner: String?
 
-    @Option(help: "Beam size for captions (1 = greedy, the default).")
+    @Option(help: "Beam size for captions (default 3, the best on the validation set; 1 = greedy).")
     var beam: Int?
 
     @Option(help: ArgumentHelp("Seconds between windows (default 1).", valueName: "SECONDS"))

@@ -192,7 +192,7 @@ final class CaptioningCommandTests: XCTestCase {
         // Live-length contexts: each 6 s track from its middle chunk only.
         let live = try CLI.run("muscaps", ["eval", f.dataset.path, "--split", "test", "--model", f.model, "--chunks", "1", "--no-meteor"])
         XCTAssertEqual(live.status, 0, live.stderr)
-        XCTAssertTrue(live.stdout.hasPrefix("test: 4 tracks, 4 reference captions; greedy decoding, middle 1 chunk(s) of each track\n"), live.stdout)
+        XCTAssertTrue(live.stdout.hasPrefix("test: 4 tracks, 4 reference captions; beam 3 decoding, middle 1 chunk(s) of each track\n"), live.stdout)
 
         let score = try CLI.run("muscaps", ["score", predictionsPath, try XCTUnwrap(results["references_file"] as? String), "--no-meteor"])
         XCTAssertEqual(score.status, 0, score.stderr)

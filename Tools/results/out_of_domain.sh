@@ -38,7 +38,7 @@ for entry in "${TRACKS[@]}"; do
 done
 
 model=(); [ -n "$MODEL" ] && model=(--model "$MODEL")
-echo "| track (Debian package) | licence | caption (whole track, greedy) | top-5 MTT tags (mean over the track) |"
+echo "| track (Debian package) | licence | caption (whole track; default decoding, beam 3) | top-5 MTT tags (mean over the track) |"
 echo "|---|---|---|---|"
 for entry in "${TRACKS[@]}"; do
   IFS='|' read -r package file title licence <<< "$entry"
