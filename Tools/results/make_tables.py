@@ -76,6 +76,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--results", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--into", help="also replace the text between <!-- tables:begin --> and <!-- tables:end --> in this file")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     md, summary = [], {}
@@ -136,7 +137,7 @@ def main():
             md.append("| | R@1 % | R@5 % | R@10 % | median rank |")
             md.append("|---|---:|---:|---:|---:|")
             for label, r in ret:
-                md.append(f"| {label.split(',')[0]} | {pct(r['recall_at_1'])} | {pct(r['recall_at_5'])} | {pct(r['recall_at_10'])} | {r['median_rank']:.0f} |")
+                md.append(f"| {label.split(',')[0]} | {pct(r['recall_at_1'])} | {pct(r['recall_at_5'])} | {pct(r['recall_at_10'])} | {r['median_rank']:.1f} |")
             n = ret[0][1]["candidates"]
             md.append(f"| *chance* | {100 / n:.1f} | {500 / n:.1f} | {1000 / n:.1f} | {(n + 1) / 2:.0f} |")
         md.append("")
@@ -164,6 +165,16 @@ def main():
         f.write("\n".join(md))
     with open(f"{args.out}/summary.json", "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
+    if args.into:
+        with open(args.into) as f:
+            text = f.read()
+        begin, end = "<!-- tables:begin -->", "<!-- tables:end -->"
+        if begin not in text or end not in text:
+            raise SystemExit(f"{args.into}: no {begin} … {end} markers")
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + "\n".join(md) + "\n" + end + rest.split(end, 1)[1]
+        with open(args.into, "w") as f:
+            f.write(text)
     print("\n".join(md))
 
 

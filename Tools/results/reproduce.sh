@@ -113,6 +113,10 @@ if want attributes; then
   done
 fi
 if want report; then
-  say "tables → docs/results/"
-  $PY Tools/results/make_tables.py --results "$RUNS/results" --out docs/results
+  say "tables → docs/results/ and docs/RESULTS.md"
+  $PY Tools/results/make_tables.py --results "$RUNS/results" --out docs/results --into docs/RESULTS.md
+  for run in "${VARIANTS[@]}"; do
+    cp "$RUNS/$run/learning_curve.svg" "docs/results/$run-learning-curve.svg"
+    cp "$RUNS/$run/training_log.csv" "docs/results/$run-training-log.csv"
+  done
 fi
