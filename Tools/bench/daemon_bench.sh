@@ -62,8 +62,8 @@ last_quarter=$(tail -n "$q" "$samples" | sort -n | tail -1)
 peak=$(sort -n "$samples" | tail -1)
 
 cat <<MD
-Live capture: PulseAudio null-sink monitor, the demo clip played in a loop for ${live_seconds} s, hop 1 s, greedy
-tags-only pipeline, stdout:json output, release build; $(nproc) cores.
+Live capture: PulseAudio null-sink monitor, the demo clip played in a loop for ${live_seconds} s, hop 1 s, tags and
+captions ($(grep -m1 -o '"model": "[^"]*"' "$work/live.jsonl" | cut -d'"' -f4), the daemon's defaults), stdout:json output, release build; $(nproc) cores.
 
 | measure | value | target |
 |---|---|---|
