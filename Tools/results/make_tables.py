@@ -156,6 +156,26 @@ def main():
                 md.append(f"| {label} | {fmt(w['metrics'].get('CIDEr'))} | {fmt(l['metrics'].get('CIDEr'))} | "
                           f"{fmt(w['metrics'].get('Bleu_4'))} | {fmt(l['metrics'].get('Bleu_4'))} | {pct(l['repetition_rate'])} |")
             md.append("")
+    # Run-to-run spread: late fusion with seeds 0, 1, 2.
+    spread = []
+    for split in ("val", "test", "test_shifted"):
+        for decoding in ("greedy", "beam3"):
+            values = [load(f"{args.results}/{split}/{run}-{decoding}.json") for run in ("late", "late-seed1", "late-seed2")]
+            if all(values):
+                ciders = [v["metrics"]["CIDEr"] for v in values]
+                mean = sum(ciders) / len(ciders)
+                sd = (sum((c - mean) ** 2 for c in ciders) / (len(ciders) - 1)) ** 0.5
+                spread.append(f"| {split} | {decoding.replace('beam3', 'beam 3')} | " + " | ".join(fmt(c) for c in ciders)
+                              + f" | {mean:.3f} ± {sd:.3f} |")
+                summary.setdefault("seed_spread", {})[f"{split}/{decoding}"] = {"cider": ciders, "mean": mean, "sd": sd}
+    if spread:
+        md.append("### Run-to-run spread (late fusion, seeds 0 / 1 / 2)\n")
+        md.append("CIDEr-D of three training runs that differ only in the seed (initialisation, shuffling, dropout); "
+                  "seed 0 is the shipped model. Mean ± sample standard deviation.\n")
+        md.append("| set | decoding | seed 0 | seed 1 | seed 2 | mean ± sd |")
+        md.append("|---|---|---:|---:|---:|---:|")
+        md += spread
+        md.append("")
     # Sample captions: a fixed, seeded pick of test clips.
     samples = sample_captions(args.results, "test", count=8)
     if samples:

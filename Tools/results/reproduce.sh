@@ -7,7 +7,7 @@
 #   bash Tools/results/reproduce.sh eval report     # only the named stages
 #
 # Environment: CORPUS (default /work/corpus), RUNS (default runs/), EPOCHS, SEED, QUERIES (retrieval
-# queries per split, default 100 as the paper), VARIANTS (default "early late attention late-crop"), SPLITS (default
+# queries per split, default 100 as the paper), VARIANTS (default "early late attention late-crop late-seed1 late-seed2"), SPLITS (default
 # "val test test_shifted"). Stages are idempotent where that is cheap: the corpus is generated
 # only when absent, `prepare` only extracts new audio, training resumes an interrupted run.
 set -euo pipefail
@@ -18,12 +18,14 @@ RUNS=$(mkdir -p "$RUNS" && cd "$RUNS" && pwd)   # absolute: some stages run from
 EPOCHS=${EPOCHS:-200}
 SEED=${SEED:-0}
 QUERIES=${QUERIES:-100}
-# Runs: the paper's three variants on whole tracks, and late fusion on random crops (the shipped model).
-read -r -a VARIANTS <<< "${VARIANTS:-early late attention late-crop}"
-train_arguments() {
+# Runs: the paper's three variants on whole tracks and late fusion on random crops; late-seed1/2 repeat
+# late fusion with seeds 1 and 2 to show the run-to-run spread.
+read -r -a VARIANTS <<< "${VARIANTS:-early late attention late-crop late-seed1 late-seed2}"
+train_arguments() {   # the `muscaps train` options of a run name
   case "$1" in
-    early|late|attention) echo "--variant $1" ;;
-    late-crop) echo "--variant late --random-crop 1" ;;
+    early|late|attention) echo "--variant $1 --seed $SEED" ;;
+    late-crop) echo "--variant late --random-crop 1 --seed $SEED" ;;
+    *-seed[0-9]*) echo "--variant ${1%-seed*} --seed ${1##*-seed}" ;;   # e.g. late-seed1: run-to-run spread
     *) echo "unknown run $1" >&2; exit 2 ;;
   esac
 }
@@ -56,7 +58,7 @@ if want train; then
     if [ -f "$out/last.safetensors" ]; then
       args=(--resume)   # continues an interrupted run; says "Nothing to do" for a finished one
     else
-      read -r -a args <<< "$(train_arguments "$variant") --epochs $EPOCHS --seed $SEED"
+      read -r -a args <<< "$(train_arguments "$variant") --epochs $EPOCHS"
     fi
     say "train $variant → $out"
     "$MUSCAPS" train "$CORPUS" --out "$out" "${args[@]}" --threads 1 --quiet > "$RUNS/train-$variant.log" 2>&1 &
