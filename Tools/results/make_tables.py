@@ -25,6 +25,9 @@ ROWS = [
     ("late-crop-greedy", "Late fusion + random crops, greedy"),
     ("late-crop-beam3", "Late fusion + random crops, beam 3"),
     ("late-crop-beam5", "Late fusion + random crops, beam 5"),
+    ("late-msd-greedy", "Late fusion, MSD features, greedy"),
+    ("late-msd-beam3", "Late fusion, MSD features, beam 3"),
+    ("late-msd-beam5", "Late fusion, MSD features, beam 5"),
 ]
 METRICS = [("Bleu_1", "B1"), ("Bleu_2", "B2"), ("Bleu_3", "B3"), ("Bleu_4", "B4"), ("METEOR", "METEOR"),
            ("ROUGE_L", "ROUGE-L"), ("CIDEr", "CIDEr-D"), ("SPICE", "SPICE"), ("SPIDEr", "SPIDEr")]
@@ -137,14 +140,14 @@ def main():
             md.append("| | R@1 % | R@5 % | R@10 % | median rank |")
             md.append("|---|---:|---:|---:|---:|")
             for label, r in ret:
-                md.append(f"| {label.split(',')[0]} | {pct(r['recall_at_1'])} | {pct(r['recall_at_5'])} | {pct(r['recall_at_10'])} | {r['median_rank']:.1f} |")
+                md.append(f"| {label.rsplit(',', 1)[0]} | {pct(r['recall_at_1'])} | {pct(r['recall_at_5'])} | {pct(r['recall_at_10'])} | {r['median_rank']:.1f} |")
             n = ret[0][1]["candidates"]
             md.append(f"| *chance* | {100 / n:.1f} | {500 / n:.1f} | {1000 / n:.1f} | {(n + 1) / 2:.0f} |")
         md.append("")
         # Live-length contexts.
         live = [(label, load(f"{args.results}/{split}/{key}-greedy-live3.json"), load(f"{args.results}/{split}/{key}-greedy.json"))
                 for key, label in [("early", "Early fusion"), ("late", "Late fusion"), ("attention", "Attention"),
-                                   ("late-crop", "Late fusion + random crops")]]
+                                   ("late-crop", "Late fusion + random crops"), ("late-msd", "Late fusion, MSD features")]]
         live = [(label, l, w) for label, l, w in live if l and w]
         if live:
             summary[split]["live3"] = {label: l["metrics"] for label, l, _ in live}

@@ -7,7 +7,7 @@
 #   bash Tools/results/reproduce.sh eval report     # only the named stages
 #
 # Environment: CORPUS (default /work/corpus), RUNS (default runs/), EPOCHS, SEED, QUERIES (retrieval
-# queries per split, default 100 as the paper), VARIANTS (default "early late attention late-crop late-seed1 late-seed2"), SPLITS (default
+# queries per split, default 100 as the paper), VARIANTS (default "early late attention late-crop late-seed1 late-seed2 late-msd"), SPLITS (default
 # "val test test_shifted"). Stages are idempotent where that is cheap: the corpus is generated
 # only when absent, `prepare` only extracts new audio, training resumes an interrupted run.
 set -euo pipefail
@@ -20,11 +20,12 @@ SEED=${SEED:-0}
 QUERIES=${QUERIES:-100}
 # Runs: the paper's three variants on whole tracks and late fusion on random crops; late-seed1/2 repeat
 # late fusion with seeds 1 and 2 to show the run-to-run spread.
-read -r -a VARIANTS <<< "${VARIANTS:-early late attention late-crop late-seed1 late-seed2}"
+read -r -a VARIANTS <<< "${VARIANTS:-early late attention late-crop late-seed1 late-seed2 late-msd}"
 train_arguments() {   # the `muscaps train` options of a run name
   case "$1" in
     early|late|attention) echo "--variant $1 --seed $SEED" ;;
     late-crop) echo "--variant late --random-crop 1 --seed $SEED" ;;
+    late-msd) echo "--variant late --extractor musicnn-msd --seed $SEED" ;;   # MSD-tagger features
     *-seed[0-9]*) echo "--variant ${1%-seed*} --seed ${1##*-seed}" ;;   # e.g. late-seed1: run-to-run spread
     *) echo "unknown run $1" >&2; exit 2 ;;
   esac
@@ -50,6 +51,7 @@ fi
 if want prepare; then
   say "prepare (musicnn-mtt features; every caption kept: the corpus repeats captions on purpose)"
   "$MUSCAPS" prepare "$CORPUS" --splits train val test test_shifted --duplicates keep
+  "$MUSCAPS" prepare "$CORPUS" --splits train val test test_shifted --duplicates keep --extractor musicnn-msd
 fi
 if want train; then
   # Two runs at a time, one BLAS thread each (faster on 2 cores than one run with 2 threads).
