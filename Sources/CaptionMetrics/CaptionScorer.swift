@@ -12,6 +12,9 @@ public enum CaptionMetric: String, CaseIterable, Sendable, Comparable {
     public static func < (a: CaptionMetric, b: CaptionMetric) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
+
+    /// The name shown to people: pycocoevalcap's key, except CIDEr, which it computes as CIDEr-D.
+    public var displayName: String { self == .cider ? "CIDEr-D" : rawValue }
 }
 
 /// Scores of a set of predicted captions against reference captions, per track and for the corpus.

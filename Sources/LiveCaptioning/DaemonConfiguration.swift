@@ -1,3 +1,4 @@
+import Captioning
 import Foundation
 import TOMLKit
 
@@ -26,7 +27,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var hop = 1.0
     public var context = 10.0
     public var silenceThreshold = -60.0
-    public var beam = 3
+    public var beam = DecodingDefaults.beamWidth
     public var topTags = 5
     public var loop = false
     public var queueSize = 64

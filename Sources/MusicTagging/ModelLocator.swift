@@ -27,9 +27,9 @@ public enum ModelLocator {
         return directories
     }
 
-    /// The first existing `relativePath` under the search directories.
-    public static func locate(_ relativePath: String) -> URL? {
-        for directory in searchDirectories() {
+    /// The first existing `relativePath` under `directories` (default: the search directories).
+    public static func locate(_ relativePath: String, in directories: [URL] = searchDirectories()) -> URL? {
+        for directory in directories {
             let candidate = directory.appendingPathComponent(relativePath)
             if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
         }

@@ -46,17 +46,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(name: .long, help: "Tag-template: how many of the most probable tags fill the template.")
     var tags: Int = 5
 
-    @Option(name: .long, help: ArgumentHelp("Write the results as JSON here (and FILE-stem.predictions.json, FILE-stem.references.json beside it).", valueName: "FILE"))
-    var out: String?
-
-    @Option(name: .long, help: ArgumentHelp("Write the captions here as [{\"track_id\", \"caption\"}].", valueName: "FILE"))
-    var predictions: String?
-
-    @Flag(name: .long, help: "Do not run METEOR (Java).")
-    var noMeteor = false
-
-    @Flag(name: .long, help: "Do not run SPICE (Java).")
-    var noSpice = false
+    @OptionGroup var output: SplitEvaluationOptions
 
     func validate() throws {
         if tags < 1 { throw ValidationError("--tags must be at least 1") }
@@ -102,19 +92,11 @@ struct BaselineCommand: ParsableCommand {
             method = "nearest-neighbour baseline (\(training.trackCount) \(trainSplit) tracks)"
         }
 
-        // Baselines never produce <unk>; repetitions are counted on the words themselves.
         var statistics = CaptionStatistics()
-        var ids: [String: Int] = [Vocabulary.unknown: Vocabulary.unknownIndex]
-        for words in captions {
-            statistics.add(tokenIds: words.map { word in
-                if let id = ids[word] { return id }
-                ids[word] = ids.count + 100
-                return ids[word]!
-            })
-        }
+        for words in captions { statistics.add(words: words) }
         let evaluation = SplitEvaluation(dataset: dataset, split: split, corpus: corpus,
                                          captions: captions.map { $0.joined(separator: " ") }, statistics: statistics,
                                          method: method, source: "baseline:\(kind.rawValue)")
-        try evaluation.report(.init(meteor: !noMeteor, spice: !noSpice, out: out, predictions: predictions))
+        try evaluation.report(output)
     }
 }

@@ -21,7 +21,7 @@ struct CaptioningModelOptions: ParsableArguments {
 
 struct DecodingOptions: ParsableArguments {
     @Option(name: .long, help: "Beam width; 1 decodes greedily. Default 3: the best setting of every variant on the corpus's validation set (docs/RESULTS.md); the paper used 5 for early fusion, 3 otherwise.")
-    var beam: Int = 3
+    var beam: Int = DecodingDefaults.beamWidth
 
     @Option(name: .long, help: "Maximum caption length in decoding steps, <eos> included (reference: 22).")
     var maxLength: Int = DecodingDefaults.maxLength

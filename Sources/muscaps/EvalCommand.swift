@@ -32,12 +32,6 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var modelOptions: CaptioningModelOptions
     @OptionGroup var decoding: DecodingOptions
 
-    @Option(name: .long, help: ArgumentHelp("Write the results as JSON here (and FILE-stem.predictions.json, FILE-stem.references.json beside it).", valueName: "FILE"))
-    var out: String?
-
-    @Option(name: .long, help: ArgumentHelp("Write the predicted captions here as [{\"track_id\", \"caption\"}].", valueName: "FILE"))
-    var predictions: String?
-
     @Option(name: .long, help: ArgumentHelp("Caption each track from only its middle N 3 s chunks, as live captioning sees a track (the daemon's 10 s context = 3 chunks); default: every chunk.", valueName: "N"))
     var chunks: Int?
 
@@ -50,11 +44,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Retrieval: seed for choosing the queries.")
     var seed: UInt64 = 0
 
-    @Flag(name: .long, help: "Do not run METEOR (Java).")
-    var noMeteor = false
-
-    @Flag(name: .long, help: "Do not run SPICE (Java).")
-    var noSpice = false
+    @OptionGroup var output: SplitEvaluationOptions
 
     @Option(name: .long, help: "OpenBLAS threads (default: one per core).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -67,7 +57,8 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = threads
-        let bundle = try modelOptions.load()
+        let modelURL = try CaptioningModelBundle.resolve(modelOptions.model)
+        let bundle = try CaptioningModelBundle.load(modelURL)
         var corpus = try CaptionCorpus(datasetDirectory: URL(fileURLWithPath: dataset), extractor: bundle.extractor, split: split)
         if let chunks { corpus = corpus.centreCropped(toChunks: chunks) }
         guard !corpus.pairs.isEmpty else { throw CommandError("\(dataset): the \(split) split has no caption pairs to evaluate on") }
@@ -110,9 +101,9 @@ struct EvalCommand: ParsableCommand {
 
         var evaluation = SplitEvaluation(
             dataset: dataset, split: split, corpus: corpus, captions: captions.map { $0.text(vocabulary) }, statistics: statistics,
-            method: "\(decoding.description) decoding" + (chunks.map { ", middle \($0) chunk(s) of each track" } ?? ""), source: (try? CaptioningModelBundle.resolve(modelOptions.model).path) ?? "")
+            method: "\(decoding.description) decoding" + (chunks.map { ", middle \($0) chunk(s) of each track" } ?? ""), source: modelURL.path)
         evaluation.maxLength = decoding.maxLength
         evaluation.retrieval = retrievalResult
-        try evaluation.report(.init(meteor: !noMeteor, spice: !noSpice, out: out, predictions: predictions))
+        try evaluation.report(output)
     }
 }

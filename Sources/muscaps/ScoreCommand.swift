@@ -73,20 +73,13 @@ struct ScoreCommand: ParsableCommand {
         let count = scores.trackIDs.count
         let refCount = scores.tokenizedReferences.values.reduce(0) { $0 + $1.count }
         print("\(count) tracks, \(refCount) references")
-        for metric in CaptionMetric.allCases {
-            let label = (metric == .cider ? "CIDEr-D" : metric.rawValue).padding(toLength: 8, withPad: " ", startingAt: 0)
-            if let value = scores.corpus[metric] {
-                print("\(label)  \(String(format: "%.4f", value))")
-            } else if let reason = scores.unavailable[metric] {
-                print("\(label)  unavailable: \(reason)")
-            }
-        }
+        printCorpusScores(scores, labelWidth: 8)
         guard perTrack else { return }
         let shown = CaptionMetric.allCases.filter { scores.corpus[$0] != nil }
         let width = max(8, scores.trackIDs.map(\.count).max() ?? 0)
         print("")
         print("track".padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-              + shown.map { ($0 == .cider ? "CIDEr-D" : $0.rawValue).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined(separator: " "))
+              + shown.map { $0.displayName.padding(toLength: 8, withPad: " ", startingAt: 0) }.joined(separator: " "))
         for id in scores.trackIDs {
             let row = shown.map { metric -> String in
                 let v = scores.perTrack[id]?[metric] ?? .nan

@@ -1,6 +1,34 @@
+import ArgumentParser
 import CaptionMetrics
 import Captioning
 import Foundation
+
+/// One line per metric: its value, or why it is unavailable (`muscaps score`, `eval`, `baseline`).
+func printCorpusScores(_ scores: CaptionScores, labelWidth: Int) {
+    for metric in CaptionMetric.allCases {
+        let label = metric.displayName.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+        if let value = scores.corpus[metric] {
+            print("\(label)  \(String(format: "%.4f", value))")
+        } else if let reason = scores.unavailable[metric] {
+            print("\(label)  unavailable: \(reason)")
+        }
+    }
+}
+
+/// The output options `eval` and `baseline` share.
+struct SplitEvaluationOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Write the results as JSON here (and FILE-stem.predictions.json, FILE-stem.references.json beside it).", valueName: "FILE"))
+    var out: String?
+
+    @Option(name: .long, help: ArgumentHelp("Write the captions here as [{\"track_id\", \"caption\"}].", valueName: "FILE"))
+    var predictions: String?
+
+    @Flag(name: .long, help: "Do not run METEOR (Java).")
+    var noMeteor = false
+
+    @Flag(name: .long, help: "Do not run SPICE (Java).")
+    var noSpice = false
+}
 
 /// Captions made for every track of a prepared split, scored against the split's references and
 /// reported the same way whoever made them — a model (`muscaps eval`) or a baseline (`muscaps baseline`)
@@ -20,15 +48,8 @@ struct SplitEvaluation {
     var maxLength: Int?
     var retrieval: RetrievalMetrics?
 
-    struct Options {
-        var meteor = true
-        var spice = true
-        var out: String?
-        var predictions: String?
-    }
-
     /// Scores, prints the table and writes the JSON files the options ask for.
-    func report(_ options: Options) throws {
+    func report(_ options: SplitEvaluationOptions) throws {
         var candidates: [String: String] = [:], references: [String: [String]] = [:]
         let refs = corpus.references
         var empty = 0
@@ -39,19 +60,12 @@ struct SplitEvaluation {
             references[id] = refs[i].map { $0.joined(separator: " ") }
         }
         var scorerOptions = CaptionScorer.Options()
-        scorerOptions.meteor = options.meteor
-        scorerOptions.spice = options.spice
+        scorerOptions.meteor = !options.noMeteor
+        scorerOptions.spice = !options.noSpice
         let scores = try CaptionScorer(options: scorerOptions).score(candidates: candidates, references: references)
 
         print("\(split): \(corpus.trackCount) tracks, \(corpus.pairs.count) reference captions; \(method)")
-        for metric in CaptionMetric.allCases {
-            let label = (metric == .cider ? "CIDEr-D" : metric.rawValue).padding(toLength: 10, withPad: " ", startingAt: 0)
-            if let value = scores.corpus[metric] {
-                print("\(label)  \(String(format: "%.4f", value))")
-            } else if let reason = scores.unavailable[metric] {
-                print("\(label)  unavailable: \(reason)")
-            }
-        }
+        printCorpusScores(scores, labelWidth: 10)
         print(String(format: "<unk> rate  %.4f  (%d of %d words)", statistics.unknownRate, statistics.unknownWords, statistics.words))
         print(String(format: "repetition  %.4f  of captions repeat a word or bigram (%.3f repetitions per caption)", statistics.repetitionRate, statistics.repetitionsPerCaption))
         if let maxLength {

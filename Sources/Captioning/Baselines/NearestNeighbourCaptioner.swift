@@ -6,7 +6,7 @@ import NeuralCore
 /// has not learnt to *describe*, only to recall.
 ///
 /// Distance: each track is the mean of its chunks' features, standardised per dimension with the
-/// training set's mean and standard deviation (musicnn's `max_pool` dimensions span 0…~90, so raw
+/// training set's mean and standard deviation (musicnn's `max_pool` dimensions span 0…~150, so raw
 /// distances would be dominated by a few loud channels), then compared by cosine similarity. Ties go to
 /// the earlier training track, so the result does not depend on anything but the data.
 public struct NearestNeighbourCaptioner: Sendable {
@@ -22,7 +22,7 @@ public struct NearestNeighbourCaptioner: Sendable {
     public init(training corpus: CaptionCorpus) throws {
         guard corpus.trackCount > 0 else { throw BaselineError("nearest-neighbour baseline: the training split has no tracks") }
         let dimension = corpus.featureDimension
-        let pooled = corpus.features.map { Self.meanOverChunks($0) }
+        let pooled = corpus.features.map { PackedFeatures.mean($0, dimension: dimension) }
         var mean = [Float](repeating: 0, count: dimension), variance = [Float](repeating: 0, count: dimension)
         for row in pooled { for d in 0..<dimension { mean[d] += row[d] } }
         for d in 0..<dimension { mean[d] /= Float(pooled.count) }
@@ -49,7 +49,7 @@ public struct NearestNeighbourCaptioner: Sendable {
         guard features.rank == 2, features.shape[1] == dimension, features.shape[0] > 0 else {
             throw BaselineError("nearest-neighbour baseline: features must be [chunks, \(dimension)], got \(features.shape)")
         }
-        let query = Self.normalised(Self.meanOverChunks(features), mean: mean, scale: scale)
+        let query = Self.normalised(PackedFeatures.mean(features, dimension: dimension), mean: mean, scale: scale)
         var best = 0
         var bestSimilarity = -Float.infinity
         neighbours.withUnsafeBufferPointer { rows in
@@ -64,15 +64,6 @@ public struct NearestNeighbourCaptioner: Sendable {
     }
 
     public func caption(_ features: Tensor) throws -> [String] { captions[try nearest(features)] }
-
-    static func meanOverChunks(_ features: Tensor) -> [Float] {
-        let chunks = features.shape[0], dimension = features.shape[1]
-        var mean = [Float](repeating: 0, count: dimension)
-        features.scalars.withUnsafeBufferPointer { values in
-            for c in 0..<chunks { for d in 0..<dimension { mean[d] += values[c * dimension + d] } }
-        }
-        return mean.map { $0 / Float(max(chunks, 1)) }
-    }
 
     static func normalised(_ row: [Float], mean: [Float], scale: [Float]) -> [Float] {
         var z = zip(zip(row, mean), scale).map { ($0.0 - $0.1) * $1 }

@@ -106,7 +106,7 @@ public struct CaptioningModelBundle {
 
     /// The shipped default model, if one is installed (`Models/captioning/default.safetensors`).
     public static func locateDefault(searchDirectories: [URL] = ModelLocator.searchDirectories()) -> URL? {
-        searchDirectories.map { $0.appendingPathComponent(defaultModelPath) }.first { FileManager.default.fileExists(atPath: $0.path) }
+        ModelLocator.locate(defaultModelPath, in: searchDirectories)
     }
 
     /// Resolves `--model`: the given path, else the installed default; without either, an error that

@@ -28,11 +28,16 @@ public struct CaptionStatistics: Sendable, Equatable {
         if !caption.finished { unfinished += 1 }
     }
 
-    public mutating func add(tokenIds ids: [Int]) {
+    public mutating func add(tokenIds ids: [Int]) { add(ids, unknown: Vocabulary.unknownIndex) }
+
+    /// A caption given as words (e.g. one not decoded by a model): `<unk>` is the literal word.
+    public mutating func add(words: [String]) { add(words, unknown: Vocabulary.unknown) }
+
+    private mutating func add<T: Hashable>(_ items: [T], unknown: T) {
         captions += 1
-        words += ids.count
-        unknownWords += ids.filter { $0 == Vocabulary.unknownIndex }.count
-        let r = Self.repetitions(in: ids)
+        words += items.count
+        unknownWords += items.filter { $0 == unknown }.count
+        let r = Self.repetitions(in: items)
         repetitions += r
         if r > 0 { captionsWithRepetition += 1 }
     }

@@ -32,6 +32,9 @@ public enum DecodingDefaults {
     /// Maximum number of decoding steps, i.e. generated tokens with `<eos>` included (the reference's
     /// `max_caption_len: 22`; the paper: "stopping when … the maximum length (22) is reached").
     public static let maxLength = 22
+    /// Beam width used when none is given (`muscaps caption/eval`, `muscapsd`): on the corpus's validation
+    /// set beam 3 scored best for every variant (docs/RESULTS.md); the paper used 3 except for early fusion.
+    public static let beamWidth = 3
 }
 
 /// log Σ_j exp(z_j) of a row of logits (max-shifted; vectorised exp).
