@@ -10,7 +10,6 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
 
 let package = Package(
     name: "MusCapsLive",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "muscaps", targets: ["muscaps"]),
         .executable(name: "muscapsd", targets: ["muscapsd"]),
@@ -35,22 +34,24 @@ let package = Package(
 
         // MARK: Libraries, one job each
         /// Tensors on BLAS, layers, safetensors.
+        /// The monotonic clock and the one lock that can wait (`ConditionLock`); everything else locks with `Synchronization.Mutex`.
+        .target(name: "ThreadSupport"),
         .target(name: "NeuralCore", dependencies: ["COpenBLAS"]),
         /// Decoding and resampling audio files.
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSoxr"]),
         /// Mel spectrograms, musicnn, tag vocabularies.
         .target(name: "MusicTagging", dependencies: ["NeuralCore", "AudioIO", "CFFTW"]),
         /// Live capture: PulseAudio, JACK, file and stdin sources into a lock-free ring, resampled to 16 kHz mono.
-        .target(name: "AudioCapture", dependencies: ["AudioIO", "CAudioCapture", "CPulseAudio", "CJack"]),
+        .target(name: "AudioCapture", dependencies: ["AudioIO", "ThreadSupport", "CAudioCapture", "CPulseAudio", "CJack"]),
         /// The audio-thread half of capture, in C so no Swift runtime runs there: the SPSC ring, JACK/Pulse callbacks.
         .target(name: "CAudioCapture", dependencies: ["CPulseAudio", "CJack"]),
         /// Caption metrics as pycocoevalcap computes them: PTB tokenizer, BLEU, ROUGE-L, CIDEr-D natively;
         /// METEOR and SPICE through their official jars; retrieval recall.
         .target(name: "CaptionMetrics"),
         /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
-        .target(name: "Captioning", dependencies: ["NeuralCore", "AudioIO", "MusicTagging"]),
+        .target(name: "Captioning", dependencies: ["ThreadSupport", "NeuralCore", "AudioIO", "MusicTagging"]),
         /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
-        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "ThreadSupport", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
         /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.
         .target(name: "CMusCapsPlugin"),
         /// Host side of the ABI, in C: async-signal-safe crash attribution and the guarded plugin calls.
@@ -61,19 +62,19 @@ let package = Package(
 
         // MARK: Executables: argument parsing and wiring only
         .executableTarget(name: "muscaps", dependencies: [
-            "MusicTagging", "AudioIO", "NeuralCore", "Captioning", "CaptionMetrics",
+            "ThreadSupport", "MusicTagging", "AudioIO", "NeuralCore", "Captioning", "CaptionMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         /// Benchmarks the tagging pipeline: real-time factor, peak memory, steady-state allocations.
         .executableTarget(name: "muscaps-bench", dependencies: [
-            "MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter",
+            "ThreadSupport", "MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         /// Captioning training/decoding speed on synthetic data of the benchmark shape (not a test).
-        .executableTarget(name: "captioning-bench", dependencies: ["Captioning", "NeuralCore"]),
+        .executableTarget(name: "captioning-bench", dependencies: ["ThreadSupport", "Captioning", "NeuralCore"]),
         /// Training-loop epochs and decoder latency on a data file shared with Tools/bench/captioning_vs_torch.py.
-        .executableTarget(name: "captioning-trainer-bench", dependencies: ["Captioning", "NeuralCore", "CAllocationCounter"]),
+        .executableTarget(name: "captioning-trainer-bench", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "CAllocationCounter"]),
         .executableTarget(name: "muscapsd", dependencies: [
             "LiveCaptioning", "AudioCapture", "MusicTagging", "NeuralCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -90,12 +91,12 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestServerSupport"]),
         /// Private PulseAudio/JACK servers and child processes for tests (test-only; no product links it).
-        .target(name: "TestServerSupport", path: "Tests/TestServerSupport"),
-        .testTarget(name: "AudioCaptureTests", dependencies: ["AudioCapture", "CAudioCapture", "AudioIO", "CAllocationCounter", "TestServerSupport"]),
+        .target(name: "TestServerSupport", dependencies: ["ThreadSupport"], path: "Tests/TestServerSupport"),
+        .testTarget(name: "AudioCaptureTests", dependencies: ["AudioCapture", "ThreadSupport", "CAudioCapture", "AudioIO", "CAllocationCounter", "TestServerSupport"]),
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
-        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "TestServerSupport"]),
     ]
 )

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import AudioIO
+import ThreadSupport
 
 /// The reading side of capture: pulls interleaved frames from a started source's ring, resamples
 /// them with `StreamingResampler` (channel average, then libsoxr HQ — the same path as
@@ -74,7 +75,7 @@ public final class CaptureConsumer {
     /// the output to `body` (zero or more calls; each buffer is valid only during its call).
     public func pull(timeout: Double, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws -> PullResult {
         if ended { return .ended }
-        let deadline = monotonicSeconds() + max(0, timeout)
+        let deadline = Monotonic.deadline(after: timeout)
         while true {
             // Read `closed` before the data: if it was set before a read that finds nothing, every
             // sample written before `close` has been seen.
@@ -98,9 +99,9 @@ public final class CaptureConsumer {
                 samplesDelivered += produced
                 return produced > 0 ? .samples(produced) : .ended
             }
-            let now = monotonicSeconds()
-            if now >= deadline { return .timedOut }
-            Self.sleep(min(pollInterval, deadline - now))
+            let remaining = Monotonic.secondsUntil(deadline)
+            if remaining <= 0 { return .timedOut }
+            Self.sleep(min(pollInterval, remaining))
         }
     }
 

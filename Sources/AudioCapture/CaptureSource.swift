@@ -1,3 +1,5 @@
+import ThreadSupport
+
 /// A live or recorded audio source that writes interleaved float frames, at its native rate and
 /// channel count, into a `SampleRing`. `CaptureConsumer` reads the ring on another thread and
 /// turns it into 16 kHz mono.
@@ -201,11 +203,11 @@ final class SourceCore: @unchecked Sendable {
 
     /// Sleeps up to `seconds`, waking early on a stop request; returns true if a stop was requested.
     func sleep(_ seconds: Double) -> Bool {
-        lock.wait(until: monotonicSeconds() + seconds) { stopRequested }
+        lock.wait(until: Monotonic.deadline(after: seconds)) { stopRequested }
     }
 
-    /// Waits until `predicate` holds (checked under the lock on every state change) or the deadline.
-    func wait(until deadline: Double, _ predicate: (CaptureState) -> Bool) -> Bool {
+    /// Waits until `predicate` holds (checked under the lock on every state change) or the `Monotonic` deadline.
+    func wait(until deadline: UInt64, _ predicate: (CaptureState) -> Bool) -> Bool {
         lock.wait(until: deadline) { predicate(currentState) }
     }
 

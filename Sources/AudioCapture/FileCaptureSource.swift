@@ -1,4 +1,5 @@
 import AudioIO
+import ThreadSupport
 
 /// An audio file as a capture source (`file:PATH[:realtime][:loop]`): any format `AudioFileStream`
 /// reads, at the file's own rate and channels, either as fast as the consumer takes it or paced to
@@ -63,7 +64,7 @@ public final class FileCaptureSource: CaptureSource {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: chunkFrames * format.channels)
         defer { buffer.deallocate() }
         var stream = first
-        let startTime = monotonicSeconds()
+        let startTime = Monotonic.now()
         var framesSent = 0
         defer { ring.close() }
         while !core.isStopRequested {
@@ -89,8 +90,8 @@ public final class FileCaptureSource: CaptureSource {
             }
             if realtime {
                 // Frame `framesSent` is due at start + framesSent / rate.
-                let due = startTime + Double(framesSent) / Double(format.sampleRate)
-                if core.sleep(due - monotonicSeconds()) { return }
+                let due = Double(framesSent) / Double(format.sampleRate)
+                if core.sleep(due - Monotonic.secondsSince(startTime)) { return }
             }
             if !core.writeWaiting(UnsafeBufferPointer(start: buffer, count: got * format.channels), to: ring) { return }
             framesSent += got

@@ -1,5 +1,7 @@
 import CAudioCapture
 import CPulseAudio
+import Synchronization
+import ThreadSupport
 
 /// PulseAudio or PipeWire-pulse capture (`pulse[:SOURCE]`): a record stream on a named source or
 /// on `@DEFAULT_MONITOR@` — the monitor of the default sink, i.e. whatever the machine plays.
@@ -22,11 +24,14 @@ public final class PulseCaptureSource: CaptureSource {
     public let options: CaptureOptions
     private let core: SourceCore
     /// The live connection's main loop, for `pa_mainloop_wakeup` from `stop()`.
-    private let loopLock = ConditionLock()
-    nonisolated(unsafe) private var liveMainloop: OpaquePointer?   // guarded by loopLock
-    /// The C block the read callback writes through; created with the ring, freed in deinit.
-    nonisolated(unsafe) private var bridge: OpaquePointer?         // guarded by loopLock
-    nonisolated(unsafe) private var fragmentBytes: UInt32 = 0       // guarded by loopLock
+    private let loop = Mutex(LoopState())
+    private struct LoopState: @unchecked Sendable {
+        // @unchecked: C handles; `liveMainloop` is only woken, `bridge` only read through its C accessors.
+        var liveMainloop: OpaquePointer?
+        /// The C block the read callback writes through; created with the ring, freed in deinit.
+        var bridge: OpaquePointer?
+        var fragmentBytes: UInt32 = 0
+    }
     private let startup = Startup()
 
     public init(source: String = CaptureSpec.defaultPulseSource, options: CaptureOptions = CaptureOptions()) {
@@ -46,21 +51,21 @@ public final class PulseCaptureSource: CaptureSource {
     /// The fragment size the server granted for the current stream, in milliseconds (0 before
     /// the stream is ready).
     public var fragmentMilliseconds: Double {
-        let bytes = loopLock.withLock { fragmentBytes }
+        let bytes = loop.withLock { $0.fragmentBytes }
         guard let format = format else { return 0 }
         return Double(bytes) / Double(4 * format.channels * format.sampleRate) * 1_000
     }
 
-    public var deliveries: UInt64 { loopLock.withLock { bridge.map { CAudioCapture_pulse_deliveries($0) } ?? 0 } }
+    public var deliveries: UInt64 { loop.withLock { $0.bridge.map { CAudioCapture_pulse_deliveries($0) } ?? 0 } }
     public var meanDeliveryMilliseconds: Double {
-        let (count, bytes) = loopLock.withLock { bridge.map { (CAudioCapture_pulse_deliveries($0), CAudioCapture_pulse_bytes($0)) } ?? (0, 0) }
+        let (count, bytes) = loop.withLock { $0.bridge.map { (CAudioCapture_pulse_deliveries($0), CAudioCapture_pulse_bytes($0)) } ?? (0, 0) }
         guard count > 0, let format = format else { return 0 }
         return Double(bytes) / Double(count) / Double(4 * format.channels * format.sampleRate) * 1_000
     }
 
     deinit {
         // The capture thread holds `self` while it runs, so no stream can still call into the bridge.
-        if let bridge { CAudioCapture_pulse_destroy(bridge) }
+        if let bridge = loop.withLock({ $0.bridge }) { CAudioCapture_pulse_destroy(bridge) }
     }
 
     /// Connects, opens the stream and returns once audio can flow; throws `CaptureError` if the
@@ -75,7 +80,7 @@ public final class PulseCaptureSource: CaptureSource {
             throw error
         }
         // The thread's own deadlines end the first connection; this one is only a safety net.
-        let outcome = startup.wait(until: monotonicSeconds() + 2 * options.connectTimeout + 2)
+        let outcome = startup.wait(until: Monotonic.deadline(after: 2 * options.connectTimeout + 2))
         switch outcome {
         case .ready:
             return
@@ -94,8 +99,8 @@ public final class PulseCaptureSource: CaptureSource {
 
     public func stop() {
         core.requestStop()
-        loopLock.withLock {
-            if let liveMainloop { pa_mainloop_wakeup(liveMainloop) }
+        loop.withLock {
+            if let mainloop = $0.liveMainloop { pa_mainloop_wakeup(mainloop) }
         }
         core.finishStop()
     }
@@ -143,14 +148,14 @@ public final class PulseCaptureSource: CaptureSource {
     /// server goes away or a stop is requested. Throws for failures before the stream runs.
     private func session(spec: inout pa_sample_spec?) throws -> SessionEnd {
         let connection = try PulseConnection(clientName: options.clientName, server: options.pulseServer, timeout: options.connectTimeout)
-        loopLock.withLock { liveMainloop = connection.mainloop }
+        loop.withLock { $0.liveMainloop = connection.mainloop }
         defer {
             // Runs last: the stream is gone by now, and the main loop must outlive both the stream
             // and the pointer `stop()` may wake.
-            loopLock.withLock { liveMainloop = nil }
+            loop.withLock { $0.liveMainloop = nil }
             withExtendedLifetime(connection) {}
         }
-        let deadline = monotonicSeconds() + options.connectTimeout
+        let deadline = Monotonic.deadline(after: options.connectTimeout)
         guard try connection.connect(server: options.pulseServer, deadline: deadline, shouldStop: { core.isStopRequested }) else {
             return .stopped
         }
@@ -168,11 +173,11 @@ public final class PulseCaptureSource: CaptureSource {
             guard let created = CAudioCapture_pulse_create(ring.pointer) else {
                 throw CaptureError.system(what: "cannot allocate the PulseAudio bridge", code: 12)
             }
-            loopLock.withLock { bridge = created }
+            loop.withLock { $0.bridge = created }
             spec = chosen
             core.publish(format: format, ring: ring)
         }
-        guard var sampleSpec = spec, let bridge = loopLock.withLock({ self.bridge }) else { return .stopped }
+        guard var sampleSpec = spec, let bridge = loop.withLock({ $0.bridge }) else { return .stopped }
 
         guard let stream = pa_stream_new(connection.context, "capture", &sampleSpec, nil) else {
             throw CaptureError.requestFailed(server: connection.label, what: "creating a record stream", reason: connection.lastError)
@@ -197,14 +202,14 @@ public final class PulseCaptureSource: CaptureSource {
                                                  reason: connection.lastError)
             }
             if core.isStopRequested { return .stopped }
-            if monotonicSeconds() > deadline {
+            if Monotonic.now() > deadline {
                 throw CaptureError.timedOut(server: connection.label, what: "opening the record stream", seconds: options.connectTimeout)
             }
             connection.iterate(milliseconds: 50)
         }
 
         if let granted = pa_stream_get_buffer_attr(stream) {
-            loopLock.withLock { fragmentBytes = granted.pointee.fragsize }
+            loop.withLock { $0.fragmentBytes = granted.pointee.fragsize }
         }
 
         let followsDefault = source == CaptureSpec.defaultPulseSource
@@ -272,7 +277,7 @@ final class Startup: @unchecked Sendable {
         }
     }
 
-    func wait(until deadline: Double) -> Outcome {
+    func wait(until deadline: UInt64) -> Outcome {
         lock.wait(until: deadline) {
             if case .pending = outcome { return false }
             return true

@@ -1,4 +1,5 @@
 import CPulseAudio
+import ThreadSupport
 
 /// One PulseAudio server as libpulse's asynchronous API shows it: a `pa_mainloop` (driven by the
 /// thread that owns this object, never libpulse's own thread) and a `pa_context`. Used by the
@@ -56,7 +57,7 @@ final class PulseConnection {
 
     /// Connects (no autospawn); returns false if `shouldStop` said so first. Throws
     /// `serverUnavailable` when there is no server and `timedOut` past `deadline`.
-    func connect(server: String?, deadline: Double, shouldStop: () -> Bool = { false }) throws -> Bool {
+    func connect(server: String?, deadline: UInt64, shouldStop: () -> Bool = { false }) throws -> Bool {
         if pa_context_connect(context, server, PA_CONTEXT_NOAUTOSPAWN, nil) < 0 {
             throw CaptureError.serverUnavailable(server: label, reason: lastError)
         }
@@ -67,7 +68,7 @@ final class PulseConnection {
                 throw CaptureError.serverUnavailable(server: label, reason: lastError)
             }
             if shouldStop() { return false }
-            if monotonicSeconds() > deadline {
+            if Monotonic.now() > deadline {
                 throw CaptureError.timedOut(server: label, what: "connecting", seconds: timeout)
             }
             iterate(milliseconds: 50)
@@ -75,7 +76,7 @@ final class PulseConnection {
     }
 
     /// Iterates until `operation` completes (or the context fails / the deadline passes), then unrefs it.
-    func complete(_ operation: OpaquePointer?, what: String, deadline: Double) throws {
+    func complete(_ operation: OpaquePointer?, what: String, deadline: UInt64) throws {
         guard let operation else { throw CaptureError.requestFailed(server: label, what: what, reason: lastError) }
         defer { pa_operation_unref(operation) }
         while pa_operation_get_state(operation) == PA_OPERATION_RUNNING {
@@ -83,7 +84,7 @@ final class PulseConnection {
             if state != PA_CONTEXT_READY {
                 throw CaptureError.requestFailed(server: label, what: what, reason: lastError)
             }
-            if monotonicSeconds() > deadline {
+            if Monotonic.now() > deadline {
                 pa_operation_cancel(operation)
                 throw CaptureError.timedOut(server: label, what: what, seconds: timeout)
             }
@@ -92,7 +93,7 @@ final class PulseConnection {
     }
 
     /// Every source the server has (monitors included).
-    func sources(deadline: Double) throws -> [PulseSourceDescription] {
+    func sources(deadline: UInt64) throws -> [PulseSourceDescription] {
         let collector = SourceCollector()
         let unmanaged = Unmanaged.passRetained(collector)
         defer { unmanaged.release() }
@@ -103,7 +104,7 @@ final class PulseConnection {
 
     /// The source with this name (special names such as @DEFAULT_MONITOR@ are resolved by the
     /// server), or nil if there is none.
-    func source(named name: String, deadline: Double) throws -> PulseSourceDescription? {
+    func source(named name: String, deadline: UInt64) throws -> PulseSourceDescription? {
         let collector = SourceCollector()
         let unmanaged = Unmanaged.passRetained(collector)
         defer { unmanaged.release() }
@@ -113,7 +114,7 @@ final class PulseConnection {
     }
 
     /// The server's default sink and source names.
-    func defaults(deadline: Double) throws -> (sink: String?, source: String?) {
+    func defaults(deadline: UInt64) throws -> (sink: String?, source: String?) {
         final class Box {
             var sink: String?
             var source: String?

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// Raw PCM from a pipe as a capture source (`stdin:FORMAT:RATE:CHANNELS`): interleaved s16le or
 /// f32le frames at any rate and channel count, read from standard input (or any descriptor given
@@ -20,8 +21,8 @@ public final class RawStreamCaptureSource: CaptureSource {
     public let fileDescriptor: Int32
     public let options: CaptureOptions
     private let core: SourceCore
-    private let counters = ConditionLock()
-    nonisolated(unsafe) private var invalid = 0   // guarded by `counters`
+    /// NaN/±infinity samples replaced so far.
+    private let invalid = Mutex(0)
 
     public init(format: RawSampleFormat, sampleRate: Int, channels: Int, fileDescriptor: Int32 = STDIN_FILENO,
                 options: CaptureOptions = CaptureOptions()) {
@@ -41,7 +42,7 @@ public final class RawStreamCaptureSource: CaptureSource {
     public var state: CaptureState { core.state }
     public var statistics: CaptureStatistics { core.statistics() }
     /// NaN/±infinity samples replaced by 0 so far.
-    public var invalidSamples: Int { counters.withLock { invalid } }
+    public var invalidSamples: Int { invalid.withLock { $0 } }
 
     public func start() throws {
         try core.claimStart()
@@ -103,7 +104,7 @@ public final class RawStreamCaptureSource: CaptureSource {
             let frames = total / bytesPerFrame
             let count = frames * channels
             let replaced = Self.decode(sampleFormat, from: UnsafeRawPointer(bytes), count: count, into: samples)
-            if replaced > 0 { counters.withLock { invalid += replaced } }
+            if replaced > 0 { invalid.withLock { $0 += replaced } }
             pending = total - frames * bytesPerFrame
             if pending > 0 { (bytes).copyMemory(from: bytes + frames * bytesPerFrame, byteCount: pending) }
             if !core.writeWaiting(UnsafeBufferPointer(start: samples, count: count), to: ring) { return }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CAudioCapture
+import ThreadSupport
 
 /// The lock-free single-producer/single-consumer ring between a capture source and its consumer:
 /// a fixed power-of-two number of float samples, written and read in whole interleaved frames.
@@ -86,7 +87,7 @@ public final class SampleRing: @unchecked Sendable {
     public var secondsSinceLastWrite: Double? {
         let last = CAudioCapture_ring_last_write_ns(pointer)
         guard last > 0 else { return nil }
-        return Double(CAudioCapture_monotonic_ns() &- last) / 1e9
+        return Double(Monotonic.now() &- last) / 1e9 // the C producer stamps with the same CLOCK_MONOTONIC
     }
 }
 

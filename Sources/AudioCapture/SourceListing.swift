@@ -1,4 +1,5 @@
 import CJack
+import ThreadSupport
 
 /// What `muscapsd --list-sources` prints: the PulseAudio sources (monitors included) and the JACK
 /// output ports, or for each server a clear sentence saying it is not running.
@@ -28,7 +29,7 @@ public struct SourceListing: Sendable, CustomStringConvertible {
 
         do {
             let connection = try PulseConnection(clientName: options.clientName + "-list", server: options.pulseServer, timeout: timeout)
-            let deadline = monotonicSeconds() + timeout
+            let deadline = Monotonic.deadline(after: timeout)
             _ = try connection.connect(server: options.pulseServer, deadline: deadline)
             let defaults = try connection.defaults(deadline: deadline)
             listing.pulseDefaultSink = defaults.sink

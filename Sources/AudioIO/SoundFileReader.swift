@@ -1,4 +1,5 @@
 import CSndFile
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -27,7 +28,7 @@ final class SoundFileReader {
 
     /// libsndfile reports `sf_open` failures through one process-wide error slot (`sf_error(NULL)`),
     /// so opening and reading that slot happen under this lock.
-    private static let openLock = PThreadMutex()
+    private static let openLock = Mutex(())
 
     /// Channel counts above this are refused as implausible (libsndfile itself allows up to 1024).
     static let maximumChannels = 256
@@ -77,7 +78,7 @@ final class SoundFileReader {
         }
         var info = SF_INFO()
         var openError: (code: Int32, message: String) = (0, "")
-        let opened: OpaquePointer? = Self.openLock.withLock {
+        let opened: OpaquePointer? = Self.openLock.withLock { _ in
             let file = sf_open_fd(libraryDescriptor, Int32(SFM_READ), &info, Int32(SF_TRUE))
             if file == nil { openError = (sf_error(nil), String(cString: sf_strerror(nil))) }
             return file

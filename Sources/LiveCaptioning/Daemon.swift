@@ -6,6 +6,7 @@ import Logging
 import MusicTagging
 import NeuralCore
 import Synchronization
+import ThreadSupport
 
 /// `muscapsd` at run time: one capture source → `CaptureConsumer` (16 kHz mono) → `LivePipeline` →
 /// `OutputHost`, driven from the calling thread (the inference thread), until the source ends or a
@@ -188,9 +189,9 @@ struct Session {
     }
 
     /// When the newest sample in the ring was captured (for latency).
-    func newestSampleTime() -> ContinuousClock.Instant {
+    func newestSampleTime() -> UInt64 {
         let age = consumer.source.ring?.secondsSinceLastWrite ?? 0
-        return ContinuousClock.now - .milliseconds(Int64(age * 1000))
+        return Monotonic.now() &- UInt64(max(0, age) * 1e9)
     }
 
     /// Drops the oldest audio when a live source is ahead of inference by more than a window and two hops.

@@ -1,5 +1,6 @@
 import Foundation
 import MusicTagging
+import ThreadSupport
 
 /// Describes the last few seconds of audio in words. Implemented by the captioning model; the pipeline
 /// runs without one (tags only).
@@ -115,8 +116,8 @@ public final class LivePipeline {
     }
 
     /// Feeds samples; windows they complete are analysed and their events emitted before this returns.
-    /// - Parameter capturedAt: when the newest of these samples was captured (for latency), if known.
-    public func push(_ samples: UnsafeBufferPointer<Float>, capturedAt: ContinuousClock.Instant? = nil) {
+    /// - Parameter capturedAt: when the newest of these samples was captured (`Monotonic` nanoseconds; for latency), if known.
+    public func push(_ samples: UnsafeBufferPointer<Float>, capturedAt: UInt64? = nil) {
         windower.push(samples) { analyse($0, capturedAt: capturedAt) }
     }
 
@@ -149,7 +150,7 @@ public final class LivePipeline {
     /// Media time of the end of the audio pushed so far, in seconds.
     public var mediaTime: Double { mediaOffset + Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) }
 
-    private func analyse(_ window: MelWindow, capturedAt: ContinuousClock.Instant?) {
+    private func analyse(_ window: MelWindow, capturedAt: UInt64?) {
         statistics.windows += 1
         let start = window.index == 0 ? window.start : max(lastEnd, window.end - Double(settings.hopFrames) * MelWindower.frameSeconds)
         lastEnd = window.end
@@ -169,15 +170,13 @@ public final class LivePipeline {
             }
         }
         if let capturedAt {
-            let elapsed = (ContinuousClock.now - capturedAt).components
-            event.latencyMilliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            event.latencyMilliseconds = Monotonic.secondsSince(capturedAt) * 1000
         }
         merger.add(event, emit: forward)
         if let capturedAt {
             // Measured after the event went through the merger to the sink (the output queues), so it
             // covers spectrogram, network, captioner and hand-off.
-            let elapsed = (ContinuousClock.now - capturedAt).components
-            let milliseconds = Double(elapsed.seconds) * 1000 + Double(elapsed.attoseconds) / 1e15
+            let milliseconds = Monotonic.secondsSince(capturedAt) * 1000
             latencies[latencyCount % Self.latencyCapacity] = milliseconds
             latencyCount += 1
         }

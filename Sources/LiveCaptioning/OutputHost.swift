@@ -1,6 +1,7 @@
 import CMusCapsHost
 import Foundation
 import Logging
+import ThreadSupport
 
 /// The daemon's outputs: every caption event goes to each of them, each through its own queue and
 /// thread (`PluginOutput`), so one slow, hung or failing output never holds up captioning or the

@@ -1,6 +1,7 @@
 import CMusCapsHost
 import CMusCapsPlugin
 import Foundation
+import Synchronization
 
 /// Why a plugin could not be used. Every description is one line naming the file.
 public enum PluginError: Error, CustomStringConvertible, Equatable {
@@ -122,7 +123,7 @@ public final class PluginLibrary: @unchecked Sendable {
     /// How crash reports name this plugin: `'file' 1.0.0 (/path/libmuscaps-plugin-file.so)`.
     public var label: String { "'\(name)' \(version) (\(path))" }
 
-    private static let registeredImages = Locked<Set<String>>([])
+    private static let registeredImages = Mutex<Set<String>>([])
 
     /// Lets the crash handler recognise the plugin's code by address, for crashes on threads the
     /// plugin started itself (once per library).
@@ -132,17 +133,3 @@ public final class PluginLibrary: @unchecked Sendable {
     }
 }
 
-/// A value guarded by a lock.
-final class Locked<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}

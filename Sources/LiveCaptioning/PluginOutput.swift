@@ -2,6 +2,7 @@ import CMusCapsHost
 import CMusCapsPlugin
 import Foundation
 import Logging
+import ThreadSupport
 
 /// One running output: a plugin instance driven by its own thread through a bounded queue.
 ///
@@ -15,7 +16,7 @@ import Logging
 /// - `flush` and `shutdown` wait at most their timeout. A plugin that does not finish in time is
 ///   abandoned: its thread is left running (it cannot be killed safely) and the caller moves on.
 public final class PluginOutput: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `mutex`; the plugin instance, the C event builder and
+    // @unchecked: all mutable state is guarded by `state`; the plugin instance, the C event builder and
     // the error buffer are touched only by the worker thread.
 
     public struct Statistics: Sendable, Equatable, CustomStringConvertible {
@@ -56,10 +57,8 @@ public final class PluginOutput: @unchecked Sendable {
 
     private enum Phase: Equatable { case starting, running, createFailed(String), finished }
 
-    // Guarded by `mutex`.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let workAvailable: UnsafeMutablePointer<pthread_cond_t>
-    private let progress: UnsafeMutablePointer<pthread_cond_t>
+    // Guarded by `state`, whose one condition wakes the worker (work available) and the callers (progress).
+    private let state = ConditionLock()
     private let ring: UnsafeMutablePointer<CaptionEvent?>
     private var head = 0
     private var count = 0
@@ -107,11 +106,6 @@ public final class PluginOutput: @unchecked Sendable {
         logger[metadataKey: "output"] = "\(name)"
         self.logger = logger
         stats = Statistics(output: name, plugin: library.name)
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-        workAvailable = Monotonic.makeCondition()
-        progress = Monotonic.makeCondition()
         ring = .allocate(capacity: queueCapacity)
         ring.initialize(repeating: nil, count: queueCapacity)
         crashLabel = strdup("\(library.label), output '\(name)'")
@@ -121,12 +115,6 @@ public final class PluginOutput: @unchecked Sendable {
         // Reached only once the worker thread has ended (it holds a strong reference until then).
         ring.deinitialize(count: queueCapacity)
         ring.deallocate()
-        for condition in [workAvailable, progress] {
-            pthread_cond_destroy(condition)
-            condition.deallocate()
-        }
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
         free(crashLabel)
     }
 
@@ -134,7 +122,7 @@ public final class PluginOutput: @unchecked Sendable {
 
     /// Queues an event for the plugin. O(1); never waits for the plugin.
     public func emit(_ event: CaptionEvent) {
-        pthread_mutex_lock(mutex)
+        state.lock()
         stats.emitted &+= 1
         if !accepting {
             stats.dropped &+= 1
@@ -146,9 +134,9 @@ public final class PluginOutput: @unchecked Sendable {
             let tail = head + count < queueCapacity ? head + count : head + count - queueCapacity
             ring[tail] = event
             count += 1
-            if workerWaiting { pthread_cond_signal(workAvailable) }
+            if workerWaiting { state.broadcast() }
         }
-        pthread_mutex_unlock(mutex)
+        state.unlock()
     }
 
     public var statistics: Statistics {
@@ -163,7 +151,7 @@ public final class PluginOutput: @unchecked Sendable {
     public func requestFlush() -> UInt64 {
         locked {
             flushRequested += 1
-            pthread_cond_signal(workAvailable)
+            state.broadcast()
             return flushRequested
         }
     }
@@ -190,7 +178,7 @@ public final class PluginOutput: @unchecked Sendable {
         locked {
             stopRequested = true
             accepting = false
-            pthread_cond_signal(workAvailable)
+            state.broadcast()
         }
     }
 
@@ -241,24 +229,24 @@ public final class PluginOutput: @unchecked Sendable {
             let message = String(cString: error)
             locked {
                 phase = .createFailed(message)
-                pthread_cond_broadcast(progress)
+                state.broadcast()
             }
             return
         }
         locked {
             phase = .running
             accepting = !stopRequested
-            pthread_cond_broadcast(progress)
+            state.broadcast()
         }
 
         let builder = CEventBuilder()
         var failureLog = RateLimitedReport()
         var dropLog = RateLimitedReport()
-        pthread_mutex_lock(mutex)
+        state.lock()
         while true {
             while count == 0 && flushCompleted >= flushRequested && !stopRequested {
                 workerWaiting = true
-                pthread_cond_wait(workAvailable, mutex)
+                state.waitLocked()
                 workerWaiting = false
             }
             if count > 0 {
@@ -268,7 +256,7 @@ public final class PluginOutput: @unchecked Sendable {
                 count -= 1
                 busyIn = "emit"
                 let dropped = stats.dropped
-                pthread_mutex_unlock(mutex)
+                state.unlock()
 
                 if dropLog.shouldReport(total: dropped) {
                     logger.warning("output '\(name)' is too slow: \(dropLog.sinceLast) events dropped (queue of \(queueCapacity) full), \(dropped) in all")
@@ -282,7 +270,7 @@ public final class PluginOutput: @unchecked Sendable {
                         logger.error("output '\(name)': emit failed: \(String(cString: error)) (\(failures) failures in all)")
                     }
                 }
-                pthread_mutex_lock(mutex)
+                state.lock()
                 busyIn = nil
                 if status == 0 { stats.delivered &+= 1 } else { stats.failed &+= 1 }
                 continue
@@ -290,21 +278,21 @@ public final class PluginOutput: @unchecked Sendable {
             if flushCompleted < flushRequested {
                 let ticket = flushRequested
                 busyIn = "flush"
-                pthread_mutex_unlock(mutex)
+                state.unlock()
                 let status = muscaps_host_call_flush(crashLabel, descriptor, instance, error, errorCapacity)
                 if status != 0 { logger.error("output '\(name)': flush failed: \(String(cString: error))") }
-                pthread_mutex_lock(mutex)
+                state.lock()
                 busyIn = nil
                 stats.flushes &+= 1
                 if status != 0 { stats.flushFailures &+= 1 }
                 flushCompleted = ticket
-                pthread_cond_broadcast(progress)
+                state.broadcast()
                 continue
             }
             break // stop requested and nothing left to deliver
         }
         busyIn = "flush"
-        pthread_mutex_unlock(mutex)
+        state.unlock()
         if muscaps_host_call_flush(crashLabel, descriptor, instance, error, errorCapacity) != 0 {
             logger.error("output '\(name)': final flush failed: \(String(cString: error))")
         }
@@ -314,7 +302,7 @@ public final class PluginOutput: @unchecked Sendable {
             busyIn = nil
             phase = .finished
             flushCompleted = flushRequested
-            pthread_cond_broadcast(progress)
+            state.broadcast()
         }
     }
 
@@ -340,17 +328,12 @@ public final class PluginOutput: @unchecked Sendable {
     // MARK: Locking helpers
 
     private func locked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        try state.withLock(body)
     }
 
-    /// Waits on `progress` (mutex held); false once the deadline has passed.
+    /// Waits for progress (lock held); false once the deadline has passed.
     private func waitForProgress(until deadline: UInt64) -> Bool {
-        if Monotonic.now() >= deadline { return false }
-        var time = Monotonic.cTime(deadline)
-        pthread_cond_timedwait(progress, mutex, &time)
-        return true
+        state.waitLocked(until: deadline)
     }
 
     private func isTerminal(_ phase: Phase) -> Bool {
@@ -364,35 +347,6 @@ public final class PluginOutput: @unchecked Sendable {
     }
 
     private func describeBusy() -> String { locked { busyDescription() } }
-}
-
-/// Monotonic time in nanoseconds, and condition variables that wait on it (CLOCK_MONOTONIC, so a
-/// wall-clock jump cannot stretch a timeout).
-public enum Monotonic {
-    public static func now() -> UInt64 {
-        var t = Glibc.timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-    }
-
-    public static func deadline(after seconds: Double) -> UInt64 {
-        now() + UInt64(max(0, seconds) * 1e9)
-    }
-
-    static func cTime(_ nanoseconds: UInt64) -> Glibc.timespec {
-        Glibc.timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-    }
-
-    static func makeCondition() -> UnsafeMutablePointer<pthread_cond_t> {
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-        condition.initialize(to: pthread_cond_t())
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-        return condition
-    }
 }
 
 /// Logs the first occurrence, then at most every 10 s with the count since the last report.

@@ -1,5 +1,6 @@
 import AudioIO
 import CFFTW
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -66,7 +67,7 @@ public final class MelSpectrogram {
     /// FFTW's planner is not thread-safe — only `fftw_execute` is (FFTW manual, "Thread safety").
     /// Every `fftw_plan_*` and `fftw_destroy_plan` in the process must hold this lock; other FFTW
     /// users in the package should take it too.
-    public static let fftwPlannerLock = PThreadMutex()
+    public static let fftwPlannerLock = Mutex(())
 
     /// The periodic Hann window, `scipy.signal.get_window('hann', 512, fftbins=True)`, kept in double
     /// precision as librosa keeps it.
@@ -114,8 +115,9 @@ public final class MelSpectrogram {
         spectrum = spectrumBins
         // FFTW_ESTIMATE: deterministic (MEASURE may pick a different algorithm run to run, changing the
         // last bits), instant to plan, and a 512-point transform costs ~1 µs either way.
-        let created = Self.fftwPlannerLock.withLock {
-            fftw_plan_dft_r2c_1d(Int32(n), frameFloats, spectrumBins, UInt32(FFTW_ESTIMATE))
+        var created: OpaquePointer?  // set inside: Mutex returns only `sending` values, and a plan is not Sendable
+        Self.fftwPlannerLock.withLock { _ in
+            created = fftw_plan_dft_r2c_1d(Int32(n), frameFloats, spectrumBins, UInt32(FFTW_ESTIMATE))
         }
         guard let created else { fatalError("fftw_plan_dft_r2c_1d(\(n)) failed") }
         plan = created
@@ -142,7 +144,7 @@ public final class MelSpectrogram {
     }
 
     deinit {
-        Self.fftwPlannerLock.withLock { fftw_destroy_plan(plan) }
+        Self.fftwPlannerLock.withLock { _ in fftw_destroy_plan(plan) }
         fftw_free(frameBuffer)
         fftw_free(spectrum)
         power.deallocate()

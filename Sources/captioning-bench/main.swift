@@ -9,6 +9,7 @@
 import Captioning
 import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// CPU time of this process (all threads), for comparisons on a machine that is not idle.
 func processCPUSeconds() -> Double {
@@ -22,9 +23,9 @@ func benchmarkModelFile(_ path: String) throws {
     let url = URL(fileURLWithPath: path)
     let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
     func milliseconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = Monotonic.now()
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        return Double(Monotonic.now() - start) / 1e6
     }
     var bundle = try CaptioningModelBundle.load(url)
     var loads: [Double] = []
@@ -115,7 +116,7 @@ func main() throws {
         for _ in 0..<epochs {
             order.shuffle(using: &generator)
             let batches = makeBatches(order: order)
-            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+            let start = Monotonic.now(), cpuStart = processCPUSeconds()
             var total: Float = 0
             for batch in batches {
                 total += try model.forwardTraining(batch)
@@ -123,7 +124,7 @@ func main() throws {
                 GradientClipping.clipNorm(model.parameters, maxNorm: 12)
                 adam.step()
             }
-            epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            epochTimes.append(Double(Monotonic.now() - start) / 1e9)
             epochCPU.append(processCPUSeconds() - cpuStart)
             lastLoss = total / Float(batches.count)
         }
@@ -137,7 +138,7 @@ func main() throws {
         let greedy = model.makeDecoderState(maxRows: 1, maxChunks: chunks)
         var greedyTimes: [Double] = []
         for _ in 0..<51 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = Monotonic.now()
             try model.start(greedy, features: track, chunkCount: chunks)
             var token: Int32 = 2
             for _ in 0..<22 {
@@ -146,14 +147,14 @@ func main() throws {
                 for j in 1..<vocabulary where logits[j] > logits[best] { best = j }
                 token = Int32(best)
             }
-            greedyTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            greedyTimes.append(Double(Monotonic.now() - start) / 1e6)
         }
         let beams = model.makeDecoderState(maxRows: 5, maxChunks: chunks)
         var beamTimes: [Double] = []
         var tokens = [Int32](repeating: 2, count: 5)
         let parents: [Int32] = [0, 0, 1, 2, 3]
         for _ in 0..<21 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = Monotonic.now()
             try model.start(beams, features: track, chunkCount: chunks, rows: 5)
             for step in 0..<22 {
                 let logits = model.step(tokens: tokens, state: beams)
@@ -164,7 +165,7 @@ func main() throws {
                 }
                 if step > 0 { beams.selectRows(parents) }
             }
-            beamTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            beamTimes.append(Double(Monotonic.now() - start) / 1e6)
         }
         print(String(format: "%@: greedy caption (22 steps, batch 1) %.2f ms median; 22 steps × 5 rows %.2f ms median",
                      variant.rawValue, median(greedyTimes), median(beamTimes)))

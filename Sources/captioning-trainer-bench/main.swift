@@ -11,10 +11,11 @@ import CAllocationCounter
 import Captioning
 import Foundation
 import NeuralCore
+import ThreadSupport
 
 struct Failure: Error, CustomStringConvertible { let description: String }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+func seconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e9 }
 
 /// Peak resident memory of this process in MB (VmHWM).
 func peakResidentMB() -> Double {
@@ -77,30 +78,30 @@ func main() throws {
         options.ciderEvery = 0
         options.seed = 1
         let trainer = try CaptionTrainer(model: model, vocabulary: vocabulary, extractor: "bench", options: options, directory: nil)
-        var batchClock = ContinuousClock.now, batchTimes: [Double] = []
+        var batchClock = Monotonic.now(), batchTimes: [Double] = []
         trainer.onBatch = { _ in
-            let now = ContinuousClock.now
+            let now = Monotonic.now()
             batchTimes.append(seconds(now - batchClock))
             batchClock = now
         }
         var epochTimes: [Double] = [], losses: [Double] = []
         for _ in 0..<epochs {
             batchTimes = []
-            let start = ContinuousClock.now
+            let start = Monotonic.now()
             batchClock = start
             let state = try trainer.train(training: training, validation: validation, epochs: 1)
-            epochTimes.append(seconds(ContinuousClock.now - start))
+            epochTimes.append(seconds(Monotonic.now() - start))
             losses.append(state.history.last!.trainLoss)
         }
         // One checkpoint write (best + last + optimizer state), as the trainer does after every epoch.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let checkpointStart = ContinuousClock.now
+        let checkpointStart = Monotonic.now()
         let bundle = try CaptioningModelBundle(model: model, vocabulary: vocabulary, extractor: "bench")
         try bundle.save(to: directory.appendingPathComponent("best.safetensors"))
         try bundle.save(to: directory.appendingPathComponent("last.safetensors"))
         try SafetensorsWriter.write(tensors: trainer.optimizer.stateTensors(), to: directory.appendingPathComponent("optimizer.safetensors"))
-        let checkpointSeconds = seconds(ContinuousClock.now - checkpointStart)
+        let checkpointSeconds = seconds(Monotonic.now() - checkpointStart)
 
         // Caption latency: one caption from 3 windows (10 s of context), 22 steps (<eos> made impossible so
         // every caption runs the full length), single-threaded BLAS as the CLI and daemon run it.
@@ -118,12 +119,12 @@ func main() throws {
                     // Runs 0–4 warm up; the last run is counted for heap allocations instead of timed.
                     let counted = run == latencyRuns + 4
                     if counted { CAllocationCounter_start() }
-                    var start = ContinuousClock.now
+                    var start = Monotonic.now()
                     try greedy.run(features: f, tracks: 1, chunkStride: 3, chunkCounts: c)
-                    let g = seconds(ContinuousClock.now - start)
-                    start = ContinuousClock.now
+                    let g = seconds(Monotonic.now() - start)
+                    start = Monotonic.now()
                     try beam.run(features: f, chunkCount: 3)
-                    let b = seconds(ContinuousClock.now - start)
+                    let b = seconds(Monotonic.now() - start)
                     if counted { allocations = CAllocationCounter_stop() }
                     if run >= 5 && !counted { greedyTimes.append(g * 1000); beamTimes.append(b * 1000) }
                 }

@@ -4,6 +4,7 @@ import CAllocationCounter
 import Foundation
 import MusicTagging
 import NeuralCore
+import ThreadSupport
 
 /// Measures the tagging pipeline the way `muscaps tag` runs it: real-time factor per stage, peak resident
 /// memory, and heap allocations per window once warm (counted by interposing malloc).
@@ -41,17 +42,16 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = threads
-        let clock = ContinuousClock()
-        let loadStart = clock.now
+        let loadStart = Monotonic.seconds()
         let tagger = MusicnnTagger(model: try Musicnn(contentsOf: try MusicnnModelName.resolve(model)), workers: jobs)
-        let loadTime = clock.now - loadStart
+        let loadTime = Monotonic.seconds() - loadStart
 
-        var decodeTime = Duration.zero
+        var decodeTime = 0.0
         let samples: [Float]
         if let input {
-            let start = clock.now
+            let start = Monotonic.seconds()
             samples = try AudioFileDecoder.decode(input).samples
-            decodeTime = clock.now - start
+            decodeTime = Monotonic.seconds() - start
         } else {
             samples = Self.syntheticMusic(seconds: minutes * 60, sampleRate: MusicnnTagger.sampleRate)
             if let writeAudio {
@@ -60,9 +60,9 @@ struct Bench: ParsableCommand {
         }
         let audioSeconds = Double(samples.count) / Double(MusicnnTagger.sampleRate)
 
-        let melStart = clock.now
+        let melStart = Monotonic.seconds()
         let mel = MelSpectrogram().compute(samples)
-        let melTime = clock.now - melStart
+        let melTime = Monotonic.seconds() - melStart
         let frames = mel.count / Musicnn.melBands
         let windows = tagger.windowCount(sampleCount: samples.count)
         guard frames >= Musicnn.windowFrames, windows >= 3 else {
@@ -77,18 +77,18 @@ struct Bench: ParsableCommand {
         var steadyAllocations: UInt64 = 0
         mel.withUnsafeBufferPointer { buffer in
             for w in 0..<windows {
-                let start = clock.now
+                let start = Monotonic.seconds()
                 if w == 1 { CAllocationCounter_start() }
                 tagger.model.forward(window: buffer.baseAddress! + w * Musicnn.windowFrames * Musicnn.melBands, into: output)
-                perWindow.append((clock.now - start).seconds)
+                perWindow.append(Monotonic.seconds() - start)
             }
             steadyAllocations = CAllocationCounter_stop()
         }
         // Throughput, as `muscaps tag` runs a file: every window, `jobs` at a time.
-        let networkStart = clock.now
+        let networkStart = Monotonic.seconds()
         var tagged = 0
         tagger.analyze(samples: samples) { _, _ in tagged += 1 }
-        let networkTime = clock.now - networkStart - melTime  // analyze recomputes the spectrogram
+        let networkTime = Monotonic.seconds() - networkStart - melTime  // analyze recomputes the spectrogram
         precondition(tagged == windows)
         let total = decodeTime + melTime + networkTime
         let sorted = perWindow.dropFirst().sorted()
@@ -98,14 +98,14 @@ struct Bench: ParsableCommand {
             ("windows", "\(windows)"),
             ("blas_threads", "\(BLAS.threadCount)"),
             ("jobs", "\(jobs)"),
-            ("model_load_ms", String(format: "%.1f", loadTime.seconds * 1000)),
-            ("decode_seconds", String(format: "%.3f", decodeTime.seconds)),
-            ("mel_seconds", String(format: "%.3f", melTime.seconds)),
-            ("network_seconds", String(format: "%.3f", networkTime.seconds)),
-            ("total_seconds", String(format: "%.3f", total.seconds)),
+            ("model_load_ms", String(format: "%.1f", loadTime * 1000)),
+            ("decode_seconds", String(format: "%.3f", decodeTime)),
+            ("mel_seconds", String(format: "%.3f", melTime)),
+            ("network_seconds", String(format: "%.3f", networkTime)),
+            ("total_seconds", String(format: "%.3f", total)),
             ("window_ms_median", String(format: "%.2f", median * 1000)),
             ("window_ms_p90", String(format: "%.2f", sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000)),
-            ("realtime_factor", String(format: "%.1f", audioSeconds / total.seconds)),
+            ("realtime_factor", String(format: "%.1f", audioSeconds / total)),
             ("peak_rss_mb", String(format: "%.1f", Double(Self.peakResidentBytes()) / 1_048_576)),
             ("steady_state_allocations", "\(steadyAllocations)"),
             ("steady_state_windows", "\(windows - 1)"),
@@ -150,10 +150,6 @@ struct Bench: ParsableCommand {
         }
         return samples
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 Bench.main()

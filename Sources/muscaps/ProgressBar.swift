@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 /// A one-line progress bar with rate and ETA on standard error, drawn only when stderr is a terminal
 /// (so pipes and logs stay clean) and redrawn at most ten times a second.
@@ -6,8 +7,8 @@ final class ProgressBar {
     private let total: Int
     private let label: String
     private let enabled: Bool
-    private let start = Date()
-    private var lastDraw = Date.distantPast
+    private let start = Monotonic.now()
+    private var lastDraw: UInt64 = 0
     private var current = 0
 
     init(total: Int, label: String, enabled: Bool = isatty(STDERR_FILENO) == 1) {
@@ -19,11 +20,11 @@ final class ProgressBar {
     func advance(by step: Int = 1, detail: String = "") {
         current = min(current + step, total)
         guard enabled else { return }
-        let now = Date()
-        if current < total && now.timeIntervalSince(lastDraw) < 0.1 { return }
+        let now = Monotonic.now()
+        if current < total && Double(now - lastDraw) / 1e9 < 0.1 { return }
         lastDraw = now
         FileHandle.standardError.write(Data(Self.render(label: label, current: current, total: total,
-                                                         elapsed: now.timeIntervalSince(start), detail: detail).utf8))
+                                                         elapsed: Double(now - start) / 1e9, detail: detail).utf8))
     }
 
     func finish() {

@@ -2,6 +2,7 @@
 import CAllocationCounter
 import Foundation
 import TestServerSupport
+import ThreadSupport
 import XCTest
 
 /// Steady-state capture touches no heap: neither the JACK real-time thread (process callback →
@@ -20,8 +21,8 @@ final class CaptureAllocationTests: XCTestCase {
         let consumer = try CaptureConsumer(source: source)
         var energy = 0.0
         func consume(for seconds: Double) throws {
-            let deadline = monotonicSeconds() + seconds
-            while monotonicSeconds() < deadline {
+            let deadline = Monotonic.deadline(after: seconds)
+            while Monotonic.now() < deadline {
                 _ = try consumer.pull(timeout: 0.05) { chunk in
                     for x in chunk { energy += Double(x * x) }
                 }

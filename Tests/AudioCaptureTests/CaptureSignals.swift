@@ -2,6 +2,7 @@ import AudioCapture
 import Foundation
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// Measurements for the capture tests (sines, interleaving and Goertzel come from `TestSignals`).
 typealias CaptureSignals = TestSignals
@@ -86,9 +87,9 @@ final class CapturedAudio {
     /// Pulls until `done()` or the deadline; returns how the last pull ended.
     @discardableResult
     func pull(from consumer: CaptureConsumer, for seconds: Double, until done: () -> Bool = { false }) throws -> CaptureConsumer.PullResult {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Monotonic.deadline(after: seconds)
         var last = CaptureConsumer.PullResult.timedOut
-        while Date() < deadline && !done() {
+        while Monotonic.now() < deadline && !done() {
             last = try consumer.pull(timeout: 0.05) { samples.append(contentsOf: $0) }
             if case .samples = last { arrivals.append((ProcessInfo.processInfo.systemUptime, samples.count)) }
             if last == .ended { break }

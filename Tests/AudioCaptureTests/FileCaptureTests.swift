@@ -3,6 +3,7 @@ import AudioIO
 import Foundation
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// The file source: fast and real-time pacing, end of file, looping, bad files, stopping.
 final class FileCaptureTests: XCTestCase {
@@ -29,12 +30,12 @@ final class FileCaptureTests: XCTestCase {
     /// 44.1 kHz stereo through the live path equals the one-shot decoder (same resampler, any chunking).
     func testFastFileMatchesTheDecoder() throws {
         let path = Self.fixtures.appendingPathComponent("stereo44k.wav").path
-        let begin = Date()
+        let begin = Monotonic.now()
         let (source, consumer) = try started("file:\(path)")
         XCTAssertEqual(source.format, CaptureFormat(sampleRate: 44_100, channels: 2))
         let captured = CapturedAudio()
         try captured.drain(consumer)
-        let elapsed = Date().timeIntervalSince(begin)
+        let elapsed = Monotonic.secondsSince(begin)
         XCTAssertEqual(source.state, .finished)
         let decoded = try AudioFileDecoder.decode(path).samples
         // The decoder trims libsoxr's flushed output to ceil(n·16000/44100) = 80 000 samples.
@@ -127,9 +128,9 @@ final class FileCaptureTests: XCTestCase {
         try source.start()
         XCTAssertTrue(TestTools.waitFor(5) { source.ring!.writable == 0 }, "ring should fill")
         XCTAssertEqual(source.state, .running)
-        let begin = Date()
+        let begin = Monotonic.now()
         source.stop()
-        XCTAssertLessThan(Date().timeIntervalSince(begin), 0.5, "stop must not hang on a full ring")
+        XCTAssertLessThan(Monotonic.secondsSince(begin), 0.5, "stop must not hang on a full ring")
         XCTAssertEqual(source.state, .stopped)
         XCTAssertEqual(source.statistics.droppedFrames, 0, "the file source waits, it never drops")
         source.stop()   // idempotent

@@ -1,7 +1,9 @@
 import AudioCapture
 import Foundation
+import Synchronization
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// JACK capture against a real, private jackd (dummy driver) fed by jack_simple_client.
 final class JackCaptureTests: XCTestCase {
@@ -85,13 +87,13 @@ final class JackCaptureTests: XCTestCase {
         var options = self.options()
         options.jackServer = "muscaps-absent-\(UUID().uuidString.prefix(8))"
         let source = JackCaptureSource(options: options)
-        let begin = Date()
+        let begin = Monotonic.now()
         XCTAssertThrowsError(try source.start()) { error in
             let message = "\(error)"
             XCTAssertTrue(message.contains("JACK server '\(options.jackServer!)' is not running"), message)
             XCTAssertFalse(message.contains("\n"))
         }
-        XCTAssertLessThan(Date().timeIntervalSince(begin), 2, "no hang when there is no server")
+        XCTAssertLessThan(Monotonic.secondsSince(begin), 2, "no hang when there is no server")
         let listing = listSources(options: options)
         XCTAssertTrue(listing.description.contains("JACK: not available — JACK server '\(options.jackServer!)' is not running"),
                       listing.description)
@@ -178,8 +180,8 @@ final class JackCaptureTests: XCTestCase {
         defer { load.stop() }
         let captured = CapturedAudio()
         var worstAge = 0.0
-        let deadline = Date().addingTimeInterval(3)
-        while Date() < deadline {
+        let deadline = Monotonic.deadline(after: 3)
+        while Monotonic.now() < deadline {
             // How stale is the newest audio when the consumer gets to it (≈ one period at most)?
             worstAge = max(worstAge, source.ring!.secondsSinceLastWrite ?? 0)
             try captured.pull(from: consumer, for: 0.05)
@@ -196,10 +198,8 @@ final class JackCaptureTests: XCTestCase {
 }
 
 /// Spins `threads` threads doing floating-point work until stopped.
-final class LoadGenerator: @unchecked Sendable {
-    // @unchecked: `running` is guarded by `lock`.
-    private let lock = NSLock()
-    private var running = true
+final class LoadGenerator: Sendable {
+    private let running = Mutex(true)
     private let group = DispatchGroup()
 
     init(threads: Int) {
@@ -216,12 +216,10 @@ final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    private var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return running }
+    private var isRunning: Bool { running.withLock { $0 } }
 
     func stop() {
-        lock.lock()
-        running = false
-        lock.unlock()
+        running.withLock { $0 = false }
         group.wait()
     }
 }

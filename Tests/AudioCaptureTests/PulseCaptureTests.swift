@@ -1,8 +1,10 @@
 import AudioCapture
 import AudioIO
 import Foundation
+import Synchronization
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// PulseAudio capture against a real, private pulseaudio with null sinks.
 final class PulseCaptureTests: XCTestCase {
@@ -110,8 +112,8 @@ final class PulseCaptureTests: XCTestCase {
         let player = try server.play(path, sink: "othersink")
 
         let followingAudio = CapturedAudio(), namedAudio = CapturedAudio()
-        let deadline = Date().addingTimeInterval(10)
-        while player.isRunning && Date() < deadline {
+        let deadline = Monotonic.deadline(after: 10)
+        while player.isRunning && Monotonic.now() < deadline {
             try followingAudio.pull(from: followingConsumer, for: 0.05)
             try namedAudio.pull(from: namedConsumer, for: 0.05)
         }
@@ -132,14 +134,14 @@ final class PulseCaptureTests: XCTestCase {
         var options = self.options()
         options.pulseServer = "unix:\(scratch.file("no-such-server"))"
         let source = PulseCaptureSource(options: options)
-        let begin = Date()
+        let begin = Monotonic.now()
         XCTAssertThrowsError(try source.start()) { error in
             let message = "\(error)"
             XCTAssertTrue(message.contains("PulseAudio server at unix:"), message)
             XCTAssertTrue(message.contains("is not running or not reachable"), message)
             XCTAssertFalse(message.contains("\n"))
         }
-        XCTAssertLessThan(Date().timeIntervalSince(begin), 2, "no hang when there is no server")
+        XCTAssertLessThan(Monotonic.secondsSince(begin), 2, "no hang when there is no server")
         if case .failed = source.state {} else { XCTFail("state: \(source.state)") }
         source.stop()
     }
@@ -216,10 +218,8 @@ final class PulseCaptureTests: XCTestCase {
 }
 
 /// State changes as a source's handler reported them (from its threads).
-final class StateLog: @unchecked Sendable {
-    // @unchecked: `states` is guarded by `lock`.
-    private let lock = NSLock()
-    private var states: [CaptureState] = []
-    func append(_ state: CaptureState) { lock.lock(); states.append(state); lock.unlock() }
-    var all: [CaptureState] { lock.lock(); defer { lock.unlock() }; return states }
+final class StateLog: Sendable {
+    private let states = Mutex<[CaptureState]>([])
+    func append(_ state: CaptureState) { states.withLock { $0.append(state) } }
+    var all: [CaptureState] { states.withLock { $0 } }
 }

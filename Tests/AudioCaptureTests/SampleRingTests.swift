@@ -3,6 +3,7 @@ import CAudioCapture
 import Foundation
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// The SPSC ring: edges on one thread, then a producer and a consumer on two threads.
 final class SampleRingTests: XCTestCase {
@@ -161,7 +162,7 @@ final class SampleRingTests: XCTestCase {
         }
         var buffer = [Float](repeating: 0, count: 1_500)
         var expected = 0, sum: UInt64 = 0, mismatches = 0, step = 0
-        let start = Date()
+        let start = Monotonic.now()
         while true {
             let closed = ring.isClosed
             step += 1
@@ -178,14 +179,14 @@ final class SampleRingTests: XCTestCase {
                 sum &+= UInt64(value)
                 expected += 1
             }
-            XCTAssertLessThan(Date().timeIntervalSince(start), 60, "transfer took too long")
+            XCTAssertLessThan(Monotonic.secondsSince(start), 60, "transfer took too long")
         }
         producerDone.wait()
         XCTAssertEqual(expected, total, "samples received")
         XCTAssertEqual(mismatches, 0, "samples out of order or corrupted")
         XCTAssertEqual(sum, producerSum.value, "checksum")
         XCTAssertEqual(ring.droppedSamples, 0)
-        print("ring: \(total) samples through a 32768-sample ring in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        print("ring: \(total) samples through a 32768-sample ring in \(String(format: "%.2f", Monotonic.secondsSince(start))) s")
     }
 
     /// A real-time style producer (drop when full) against a slow consumer: whatever arrives is in

@@ -2,6 +2,7 @@ import AudioCapture
 import Foundation
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// Raw PCM on a pipe (`stdin:FORMAT:RATE:CHANNELS`), fed by a child process or by the test in odd pieces.
 final class StdinCaptureTests: XCTestCase {
@@ -102,9 +103,9 @@ final class StdinCaptureTests: XCTestCase {
         try source.start()
         let consumer = try CaptureConsumer(source: source)
         XCTAssertEqual(try consumer.pull(timeout: 0.2) { _ in }, .timedOut)
-        let begin = Date()
+        let begin = Monotonic.now()
         source.stop()
-        XCTAssertLessThan(Date().timeIntervalSince(begin), 0.5)
+        XCTAssertLessThan(Monotonic.secondsSince(begin), 0.5)
         XCTAssertEqual(source.state, .stopped)
         XCTAssertEqual(try consumer.pull(timeout: 1) { _ in }, .ended, "stopping ends the consumer's stream")
     }

@@ -2,6 +2,7 @@ import Foundation
 import LiveCaptioning
 import TestServerSupport
 import XCTest
+import ThreadSupport
 
 /// The real `file` plugin (libmuscaps-plugin-file.so) writing JSON Lines, WebVTT and SRT, read back.
 final class FilePluginTests: XCTestCase {
@@ -142,8 +143,8 @@ final class FilePluginTests: XCTestCase {
         let host = try OutputHost.start([try OutputSpec(parsing: "file:\(path("live.srt")),fsync=yes")], searchPath: Build.searchPath,
                                         installCrashReporter: false)
         for (i, text) in ["one", "two", "three"].enumerated() { host.emit(Events.caption(text, Double(i) * 3, Double(i) * 3 + 3)) }
-        let deadline = Date().addingTimeInterval(5)
-        while host.statistics[0].delivered < 3 && Date() < deadline { usleep(1000) }
+        let deadline = Monotonic.deadline(after: 5)
+        while host.statistics[0].delivered < 3 && Monotonic.now() < deadline { usleep(1000) }
         XCTAssertEqual(try Subtitles.parseSRT(try read("live.srt")).map(\.text), ["[One]", "[Two]"])
         XCTAssertTrue(host.flush(timeout: 5))
         XCTAssertEqual(try Subtitles.parseSRT(try read("live.srt")).map(\.text), ["[One]", "[Two]", "[Three]"])

@@ -2,6 +2,7 @@ import CAllocationCounter
 import Foundation
 import LiveCaptioning
 import TestServerSupport
+import ThreadSupport
 import XCTest
 
 /// A slow, hung or crashing plugin must cost the caller nothing but its own events.
@@ -30,13 +31,13 @@ final class IsolationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(during.dropped, UInt64(count - 8 - 2))
         XCTAssertLessThanOrEqual(during.queued, 8)
 
-        let shutdownStart = Date()
+        let shutdownStart = Monotonic.now()
         XCTAssertEqual(host.shutdown(timeout: 5), [.finished], "the backlog of 8 drains in ~0.2 s")
         let after = host.statistics[0]
         XCTAssertEqual(after.delivered + after.dropped + after.failed, after.emitted, "every event accounted for: \(after)")
         XCTAssertEqual(after.queued, 0)
         print("slow plugin: emit \(String(format: "%.0f", nanoseconds)) ns mean; \(after); drained in "
-              + String(format: "%.2f s", Date().timeIntervalSince(shutdownStart)))
+              + String(format: "%.2f s", Monotonic.secondsSince(shutdownStart)))
     }
 
     func testEmitCostIsConstantAndSmall() throws {
@@ -85,8 +86,8 @@ final class IsolationTests: XCTestCase {
     func testHungPluginLeavesTheEmitterAloneAndIsAbandonedAtShutdown() throws {
         let host = try start(Build.plugin("muscaps-testplugin-hang"), queueCapacity: 16)
         host.emit(Events.caption("the one it hangs on", 0, 3))
-        let deadline = Date().addingTimeInterval(5)
-        while host.statistics[0].queued > 0 && Date() < deadline { usleep(1000) } // taken by the worker: now stuck in emit()
+        let deadline = Monotonic.deadline(after: 5)
+        while host.statistics[0].queued > 0 && Monotonic.now() < deadline { usleep(1000) } // taken by the worker: now stuck in emit()
         let nanoseconds = emitFlat(host, 1000)
         XCTAssertLessThan(nanoseconds * 1000, 50_000_000)
         let stats = host.statistics[0]
@@ -95,9 +96,9 @@ final class IsolationTests: XCTestCase {
         XCTAssertEqual(stats.dropped, 1000 - 16, "one event is stuck inside the plugin, 16 wait, the rest were dropped")
 
         XCTAssertFalse(host.flush(timeout: 0.2))
-        let started = Date()
+        let started = Monotonic.now()
         XCTAssertEqual(host.shutdown(timeout: 0.5), [.abandoned])
-        let waited = Date().timeIntervalSince(started)
+        let waited = Monotonic.secondsSince(started)
         XCTAssertGreaterThanOrEqual(waited, 0.45)
         XCTAssertLessThan(waited, 1.5, "shutdown returned within its timeout")
         XCTAssertTrue(host.statistics[0].abandoned)
@@ -106,11 +107,11 @@ final class IsolationTests: XCTestCase {
     }
 
     func testPluginHangingInCreateDoesNotHangStartup() {
-        let started = Date()
+        let started = Monotonic.now()
         XCTAssertThrowsError(try start("\(Build.plugin("muscaps-testplugin-hang")):at=create", startTimeout: 0.3)) { error in
             XCTAssertTrue("\(error)".contains("did not start within 0.3 s"), "\(error)")
         }
-        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
+        XCTAssertLessThan(Monotonic.secondsSince(started), 1.5)
     }
 
     func testPluginHangingInDestroyIsAbandonedOthersFinish() throws {
@@ -120,9 +121,9 @@ final class IsolationTests: XCTestCase {
                                          try OutputSpec(parsing: "file:\(vtt)")],
                                         searchPath: Build.searchPath, installCrashReporter: false)
         for i in 0..<3 { host.emit(Events.caption("caption \(i)", Double(i) * 3, Double(i) * 3 + 3)) }
-        let started = Date()
+        let started = Monotonic.now()
         XCTAssertEqual(host.shutdown(timeout: 0.5), [.abandoned, .finished], "outputs shut down in parallel")
-        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5)
+        XCTAssertLessThan(Monotonic.secondsSince(started), 1.5)
         XCTAssertEqual(host.statistics[0].delivered, 3, "it delivered everything, then hung in destroy")
         XCTAssertEqual(try Subtitles.parseVTT(String(contentsOfFile: vtt, encoding: .utf8)).count, 3)
     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import XCTest
+import ThreadSupport
 
 /// Where SwiftPM put the test bundle, the executables and the plugins (`lib*.so`): one directory.
 public enum BuildProducts {
@@ -29,14 +30,14 @@ public func runProduct(_ executable: String, _ arguments: [String], environment:
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    let started = Date()
+    let started = Monotonic.now()
     try process.run()
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data(), errData = Data()
     DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
     DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(5_000) }
+    let deadline = Monotonic.deadline(after: timeout)
+    while process.isRunning && Monotonic.now() < deadline { usleep(5_000) }
     if process.isRunning {
         process.terminate()
         XCTFail("\(executable) \(arguments) did not finish within \(timeout) s")
@@ -45,5 +46,5 @@ public func runProduct(_ executable: String, _ arguments: [String], environment:
     group.wait()
     return ChildResult(reason: process.terminationReason, status: process.terminationStatus,
                        stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                       seconds: Date().timeIntervalSince(started))
+                       seconds: Monotonic.secondsSince(started))
 }

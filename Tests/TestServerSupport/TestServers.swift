@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ThreadSupport
 
 /// Private audio servers for the capture tests: each test starts its own PulseAudio (null sinks,
 /// native socket in a temp dir, its own HOME and XDG_RUNTIME_DIR) or JACK (dummy driver, unique
@@ -52,8 +53,8 @@ public enum TestTools {
 
     /// Polls `condition` every 20 ms until it holds or `timeout` passes.
     public static func waitFor(_ timeout: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        let deadline = Monotonic.deadline(after: timeout)
+        while Monotonic.now() < deadline {
             if condition() { return true }
             usleep(20_000)
         }
@@ -129,8 +130,8 @@ public final class ChildProcess {
 
     /// Exit status (128 + signal number when killed), or nil if still running after `timeout` seconds.
     public func wait(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while isRunning && Date() < deadline { usleep(2_000) }
+        let deadline = Monotonic.deadline(after: timeout)
+        while isRunning && Monotonic.now() < deadline { usleep(2_000) }
         return exitStatus
     }
 

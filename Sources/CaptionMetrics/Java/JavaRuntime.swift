@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Finding and running the Java programs behind METEOR and SPICE (the official jars; re-implementing them
 /// would mean re-implementing WordNet matching, stemming, paraphrase tables and a scene-graph parser).
@@ -87,23 +88,21 @@ enum JavaRuntime {
 
     /// Reads a pipe to its end on another thread (so the program never blocks on a full stderr pipe).
     final class StderrCollector: @unchecked Sendable {
-        private let lock = NSLock()
         private let done = DispatchGroup()
-        private var data = Data()
+        private let data = Mutex(Data())
 
         func collect(_ handle: FileHandle) {
             done.enter()
             DispatchQueue.global().async {
                 let read = handle.readDataToEndOfFile()
-                self.lock.lock(); self.data = read; self.lock.unlock()
+                self.data.withLock { $0 = read }
                 self.done.leave()
             }
         }
 
         func wait() -> String {
             done.wait()
-            lock.lock(); defer { lock.unlock() }
-            return String(decoding: data, as: UTF8.self)
+            return data.withLock { String(decoding: $0, as: UTF8.self) }
         }
     }
 

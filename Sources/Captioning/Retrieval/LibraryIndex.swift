@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// A searchable music library: the musicnn window features of every audio file under a folder.
 ///
@@ -219,7 +220,7 @@ public struct LibraryIndexer {
         let kept = Set(files)
         report.removed = old?.entries.filter { !kept.contains($0.path) }.count ?? 0
 
-        var lastSave = Date()
+        var lastSave = Monotonic.now()
         for (done, file) in pending.enumerated() {
             defer { progress(done + 1, pending.count, file.path) }
             do {
@@ -230,10 +231,10 @@ public struct LibraryIndexer {
             } catch {
                 report.problems.append(.init(path: file.path, reason: "\(error)", signature: file.signature))
             }
-            if Date().timeIntervalSince(lastSave) > saveInterval {
+            if Monotonic.secondsSince(lastSave) > saveInterval {
                 index.problems = report.problems
                 try index.save(to: url)
-                lastSave = Date()
+                lastSave = Monotonic.now()
             }
         }
         // Entries in path order, whatever order they were analysed in.

@@ -1,6 +1,7 @@
 import Foundation
 import MusicTagging
 import NeuralCore
+import ThreadSupport
 
 /// One epoch's numbers, as logged (CSV, plot, checkpoint).
 public struct EpochRecord: Codable, Sendable, Equatable {
@@ -193,7 +194,7 @@ public final class CaptionTrainer {
     }
 
     private func runEpoch(_ train: EncodedCorpus, _ validation: EncodedCorpus, _ validationCorpus: CaptionCorpus) throws {
-        let started = ContinuousClock.now
+        let started = Monotonic.now()
         let epoch = state.completedEpochs, b = options.batchSize
         let lr = learningRate(epoch: epoch)
         optimizer.learningRate = lr
@@ -264,7 +265,7 @@ public final class CaptionTrainer {
             state.stopReason = "reached the maximum of \(options.maxEpochs) epochs (best validation loss \(String(format: "%.4f", state.bestValidationLoss ?? .nan)) at epoch \(state.bestEpoch))"
         }
         let record = EpochRecord(epoch: epoch + 1, trainLoss: trainLoss, validationLoss: validationLoss, validationCIDEr: cider,
-                                 learningRate: Double(lr), seconds: secondsOf(ContinuousClock.now - started), improved: improved)
+                                 learningRate: Double(lr), seconds: Monotonic.secondsSince(started), improved: improved)
         state.history.append(record)
         try saveCheckpoints(improved: improved)
         onEpoch?(record)
@@ -430,8 +431,4 @@ struct EncodedCorpus {
         precondition(randomCropMinChunks == nil, "evaluation batches are never cropped")
         fill(&batch, pairs: pairs, crops: &unused)
     }
-}
-
-private func secondsOf(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
