@@ -56,7 +56,8 @@ public final class SampleRing: @unchecked Sendable {
         return CAudioCapture_ring_write_or_drop(pointer, base, samples.count)
     }
 
-    /// Free space for the producer, in samples (whole frames); readable from any thread.
+    /// Free space for the producer, in samples (whole frames), always within 0...capacity; readable from
+    /// any thread (the C side reads the two indices so a racing producer and consumer cannot push it out).
     public var writable: Int { CAudioCapture_ring_writable(pointer) }
 
     /// Ends the stream: the consumer drains what is left and then sees the ring closed.
@@ -70,8 +71,15 @@ public final class SampleRing: @unchecked Sendable {
         return CAudioCapture_ring_read(pointer, base, buffer.count)
     }
 
-    /// Samples ready to read; readable from any thread (a backlog gauge for status reports).
+    /// Samples ready to read, within 0...capacity; readable from any thread (a backlog gauge for status reports).
     public var readable: Int { CAudioCapture_ring_readable(pointer) }
+
+    /// `readable` and `writable` from one snapshot of the ring (they add up to the capacity, less a
+    /// partial frame); any thread.
+    public var occupancy: (readable: Int, writable: Int) {
+        let readable = CAudioCapture_ring_readable(pointer)
+        return (readable, (capacity - readable) - (capacity - readable) % frameSamples)
+    }
 
     public var isClosed: Bool { CAudioCapture_ring_is_closed(pointer) != 0 }
 

@@ -168,12 +168,33 @@ size_t CAudioCapture_ring_write_planar_or_drop(CAudioCapture_ring *ring, const f
     return n;
 }
 
-size_t CAudioCapture_ring_writable(const CAudioCapture_ring *ring) {
-    // From the two published indices only (no cached copies touched): safe on any thread.
+/// Samples in use (written, not yet read), 0...capacity, from the two published indices only (no
+/// cached copies touched), so any thread may call it.
+///
+/// Loading the indices one after the other is not enough off the producer's and consumer's threads:
+/// between the two loads the other side moves on. Read first and write second, `write - read` can
+/// exceed the capacity (both sides advanced); write first and read second, `read` can pass the
+/// stale `write`. Both bounds hold for the sequence read (r1), write (w), read (r2), all acquire:
+/// - `w >= r1`: r1 was released by the consumer after it had loaded a write index >= r1, and that
+///   load happens-before our load of `w`, which therefore sees a write index at least as new;
+/// - `w <= r2 + capacity`: `w` was released by the producer after it had loaded a read index `rp`
+///   with `w <= rp + capacity`, and that load happens-before our load of `r2`, so `r2 >= rp`.
+/// When r1 == r2 the pair (r1, w) is exact. If the consumer keeps moving we retry a few times, then
+/// settle for `w - r2` clamped at 0, which is still within 0...capacity.
+static size_t used_samples(const CAudioCapture_ring *ring) {
     CAudioCapture_ring *r = (CAudioCapture_ring *)ring;
-    uint64_t read = atomic_load_explicit(&r->read_index, memory_order_acquire);
-    uint64_t write = atomic_load_explicit(&r->write_index, memory_order_acquire);
-    return whole_frames(ring, ring->capacity - (size_t)(write - read));
+    uint64_t write = 0, read = 0;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        uint64_t first = atomic_load_explicit(&r->read_index, memory_order_acquire);
+        write = atomic_load_explicit(&r->write_index, memory_order_acquire);
+        read = atomic_load_explicit(&r->read_index, memory_order_acquire);
+        if (first == read) break;
+    }
+    return write > read ? (size_t)(write - read) : 0;
+}
+
+size_t CAudioCapture_ring_writable(const CAudioCapture_ring *ring) {
+    return whole_frames(ring, ring->capacity - used_samples(ring));
 }
 
 void CAudioCapture_ring_close(CAudioCapture_ring *ring) {
@@ -203,10 +224,7 @@ size_t CAudioCapture_ring_read(CAudioCapture_ring *ring, float *dst, size_t max_
 }
 
 size_t CAudioCapture_ring_readable(const CAudioCapture_ring *ring) {
-    CAudioCapture_ring *r = (CAudioCapture_ring *)ring;
-    uint64_t read = atomic_load_explicit(&r->read_index, memory_order_acquire);
-    uint64_t write = atomic_load_explicit(&r->write_index, memory_order_acquire);
-    return (size_t)(write - read);
+    return used_samples(ring);
 }
 
 uint64_t CAudioCapture_ring_written_samples(const CAudioCapture_ring *ring) {

@@ -1,6 +1,7 @@
 @testable import AudioCapture
 import CAudioCapture
 import Foundation
+import Synchronization
 import TestServerSupport
 import XCTest
 import ThreadSupport
@@ -231,6 +232,58 @@ final class SampleRingTests: XCTestCase {
         XCTAssertEqual(received + Int(ring.droppedSamples), total)
         XCTAssertGreaterThan(ring.overrunEvents, 0, "the slow consumer should have caused overruns")
         print("dropping producer: \(received) received, \(ring.droppedSamples) dropped in \(ring.overrunEvents) overruns")
+    }
+}
+
+extension SampleRingTests {
+    /// The gauges are documented as safe from any thread: a third thread watches a tiny ring while a
+    /// producer and a consumer race through it. `writable` and `readable` must stay within the
+    /// capacity (reading the two indices in the wrong order let `writable` underflow to ~2^64), and
+    /// one `occupancy` snapshot must add up to the capacity.
+    func testGaugesFromAThirdThreadStayWithinCapacity() throws {
+        let capacity = 64
+        let ring = try SampleRing(capacity: capacity, frameSamples: 1)
+        let stop = Mutex(false)
+        let group = DispatchGroup()
+        for role in ["producer", "consumer"] {
+            group.enter()
+            Thread.detachNewThread {
+                var buffer = [Float](repeating: 1, count: 48)
+                var step = 0
+                while !stop.withLock({ $0 }) {
+                    for _ in 0..<1_000 {
+                        step &+= 1
+                        let n = 1 + (step &* 7_919) % 48
+                        buffer.withUnsafeMutableBufferPointer { chunk in
+                            let part = UnsafeMutableBufferPointer(rebasing: chunk[0..<n])
+                            if role == "producer" { _ = ring.write(UnsafeBufferPointer(part)) } else { _ = ring.read(into: part) }
+                        }
+                    }
+                }
+                group.leave()
+            }
+        }
+        var observations = 0, writableTooBig = 0, readableTooBig = 0, inconsistent = 0
+        var worstWritable = 0, worstReadable = 0 // the last out-of-range values seen
+        // At least 3 s and 500 000 samples (a loaded machine may starve the two racers for a while), at most 30 s.
+        let start = Monotonic.now()
+        while Monotonic.secondsSince(start) < 30 && (Monotonic.secondsSince(start) < 3 || ring.writtenSamples < 500_000) {
+            for _ in 0..<10_000 {
+                let writable = ring.writable, readable = ring.readable
+                if writable > capacity || writable < 0 { writableTooBig += 1; worstWritable = writable }
+                if readable > capacity || readable < 0 { readableTooBig += 1; worstReadable = readable }
+                let snapshot = ring.occupancy
+                if snapshot.readable + snapshot.writable != capacity || snapshot.readable < 0 || snapshot.writable < 0 { inconsistent += 1 }
+                observations += 1
+            }
+        }
+        stop.withLock { $0 = true }
+        group.wait()
+        XCTAssertGreaterThan(ring.writtenSamples, 500_000, "the producer and consumer must have raced through the ring")
+        XCTAssertEqual(writableTooBig, 0, "writable outside 0...\(capacity) (last \(worstWritable)) in \(observations) observations")
+        XCTAssertEqual(readableTooBig, 0, "readable outside 0...\(capacity) (last \(worstReadable)) in \(observations) observations")
+        XCTAssertEqual(inconsistent, 0, "occupancy snapshots that do not add up to the capacity")
+        print("ring gauges: \(observations) observations from a third thread while \(ring.writtenSamples) samples passed")
     }
 }
 

@@ -50,7 +50,8 @@ size_t CAudioCapture_ring_write_or_drop(CAudioCapture_ring *ring, const float *s
 /// ring's frame size. Returns the frames written.
 size_t CAudioCapture_ring_write_planar_or_drop(CAudioCapture_ring *ring, const float *const *planes,
                                                uint32_t channel_count, size_t frames);
-/// Space for the producer, in samples (whole frames). Any thread (exact on the producer's).
+/// Space for the producer, in samples (whole frames), 0...capacity. Any thread: the indices are read
+/// so that a concurrent producer and consumer cannot push it out of range (ring.c, `used_samples`).
 size_t CAudioCapture_ring_writable(const CAudioCapture_ring *ring);
 /// Marks the end of the stream: the reader drains what is left and then sees the ring closed.
 /// Called by the producer after its last write (or after the producer has been stopped).
@@ -60,7 +61,8 @@ void CAudioCapture_ring_close(CAudioCapture_ring *ring);
 
 /// Copies up to `max_count` samples (rounded down to whole frames) into `dst`; returns the count.
 size_t CAudioCapture_ring_read(CAudioCapture_ring *ring, float *dst, size_t max_count);
-/// Samples ready for the reader. Any thread (exact on the consumer's).
+/// Samples ready for the reader, 0...capacity. Any thread, as `writable`; `capacity - readable`,
+/// rounded down to whole frames, is `writable` at the same instant.
 size_t CAudioCapture_ring_readable(const CAudioCapture_ring *ring);
 /// True once `close` has run. Read it before `read`: if the ring was closed before a read that
 /// returned nothing, the stream has ended (everything written before `close` is visible).
