@@ -91,9 +91,9 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestServerSupport"]),
         /// Private PulseAudio/JACK servers and child processes for tests (test-only; no product links it).
-        .target(name: "TestServerSupport", dependencies: ["ThreadSupport"], path: "Tests/TestServerSupport"),
+        .target(name: "TestServerSupport", dependencies: ["ThreadSupport", "NeuralCore"], path: "Tests/TestServerSupport"),
         .testTarget(name: "AudioCaptureTests", dependencies: ["AudioCapture", "ThreadSupport", "CAudioCapture", "AudioIO", "CAllocationCounter", "TestServerSupport"]),
-        .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter"]),
+        .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter", "TestServerSupport"]),
         .testTarget(name: "CaptioningTests", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),

@@ -21,6 +21,15 @@ public struct AnalysisWindow: Sendable, Equatable {
         end = window.end
         levelDBFS = window.levelDBFS
     }
+
+    /// A window of raw samples (the Harmonic CNN's); `firstFrame` counts 256-sample hops from the start.
+    init(_ window: SampleWindow, sampleRate: Int) {
+        index = window.index
+        firstFrame = window.firstSample / MelSpectrogram.hopLength
+        start = Double(window.firstSample) / Double(sampleRate)
+        end = Double(window.firstSample + window.samples.count) / Double(sampleRate)
+        levelDBFS = window.levelDBFS
+    }
 }
 
 /// The tagging pipeline for a stream of audio: samples → `MelWindower` (log-mel, 187-frame windows) →
