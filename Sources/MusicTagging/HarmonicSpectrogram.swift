@@ -100,8 +100,9 @@ public final class HarmonicSpectrogram {
         spectrumBins.initialize(repeating: (0, 0), count: Self.binCount)
         frameBuffer = frameDoubles
         spectrum = spectrumBins
-        let created = MelSpectrogram.fftwPlannerLock.withLock {
-            fftw_plan_dft_r2c_1d(Int32(Self.fftSize), frameDoubles, spectrumBins, UInt32(FFTW_ESTIMATE))
+        var created: OpaquePointer?  // set inside: Mutex returns only `sending` values, and a plan is not Sendable
+        MelSpectrogram.fftwPlannerLock.withLock { _ in
+            created = fftw_plan_dft_r2c_1d(Int32(Self.fftSize), frameDoubles, spectrumBins, UInt32(FFTW_ESTIMATE))
         }
         guard let created else { fatalError("fftw_plan_dft_r2c_1d(\(Self.fftSize)) failed") }
         plan = created
@@ -112,7 +113,7 @@ public final class HarmonicSpectrogram {
     }
 
     deinit {
-        MelSpectrogram.fftwPlannerLock.withLock { fftw_destroy_plan(plan) }
+        MelSpectrogram.fftwPlannerLock.withLock { _ in fftw_destroy_plan(plan) }
         fftw_free(frameBuffer)
         fftw_free(spectrum)
         power.deallocate()
