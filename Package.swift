@@ -57,6 +57,10 @@ let package = Package(
         /// Host side of the ABI, in C: async-signal-safe crash attribution and the guarded plugin calls.
         .target(name: "CMusCapsHost", dependencies: ["CMusCapsPlugin"]),
 
+        /// muscapsd on D-Bus: the bus connection on its own thread, the org.muscaps.Daemon1 interface
+        /// (properties, methods, errors, introspection from Systemd/dbus-1/interfaces).
+        .target(name: "DaemonBus", dependencies: ["CDBus", "LiveCaptioning", "AudioCapture", .product(name: "Logging", package: "swift-log")]),
+
         /// Test and benchmark support: counts heap allocations to prove steady-state paths allocate nothing.
         .target(name: "CAllocationCounter"),
 
@@ -76,7 +80,7 @@ let package = Package(
         /// Training-loop epochs and decoder latency on a data file shared with Tools/bench/captioning_vs_torch.py.
         .executableTarget(name: "captioning-trainer-bench", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "CAllocationCounter"]),
         .executableTarget(name: "muscapsd", dependencies: [
-            "LiveCaptioning", "AudioCapture", "MusicTagging", "NeuralCore",
+            "LiveCaptioning", "DaemonBus", "AudioCapture", "MusicTagging", "NeuralCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -108,12 +112,14 @@ let package = Package(
 let outputPlugins: [(product: String, target: String, path: String)] = [
     ("muscaps-plugin-stdout", "MusCapsStdoutPlugin", "Plugins/Stdout"),
     ("muscaps-plugin-file", "MusCapsFilePlugin", "Plugins/File"),
+    ("muscaps-plugin-dbus", "MusCapsDBusPlugin", "Plugins/DBus"),
 ] + ["WrongABI", "NoSymbol", "BadSize", "NullFunction", "Future", "Slow", "Hang", "Crash"].map {
     ("muscaps-testplugin-\($0.lowercased())", "MusCapsTestPlugin\($0)", "Plugins/TestPlugins/\($0)")
 }
 package.targets.append(.target(name: "MusCapsPluginSupport", dependencies: ["CMusCapsPlugin"], path: "Plugins/Support"))
 for plugin in outputPlugins {
-    let support: [Target.Dependency] = plugin.path.contains("TestPlugins") ? [] : ["MusCapsPluginSupport"]
+    var support: [Target.Dependency] = plugin.path.contains("TestPlugins") ? [] : ["MusCapsPluginSupport"]
+    if plugin.target == "MusCapsDBusPlugin" { support.append("CDBus") } // libdbus, to build the signals
     package.targets.append(.target(name: plugin.target, dependencies: ["CMusCapsPlugin"] + support, path: plugin.path,
                                    publicHeadersPath: ".", // a plugin has no headers of its own
                                    linkerSettings: [.linkedLibrary("m")]))

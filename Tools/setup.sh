@@ -28,6 +28,10 @@ TEST_PACKAGES=(
   pulseaudio           # AudioCaptureTests: a private pulseaudio with null sinks
   pulseaudio-utils     # AudioCaptureTests: paplay (plays clips into the null sink), pactl
   jackd2               # AudioCaptureTests: jackd -d dummy, jack_simple_client (sine source), jack_lsp
+  dbus-daemon          # D-Bus tests: a private dbus-daemon per test (session, system policy, activation)
+  dbus-bin             # D-Bus tests and README scripting lines: dbus-send, dbus-monitor
+  libglib2.0-bin       # D-Bus tests and README scripting lines: gdbus
+  systemd              # D-Bus tests and README scripting lines: busctl (systemd itself is not started)
 )
 
 # jackd2 asks about real-time limits during install; answer it up front.

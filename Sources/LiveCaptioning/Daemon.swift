@@ -31,6 +31,10 @@ public final class Daemon {
     /// Seconds allowed for outputs to flush and close at shutdown.
     public var shutdownTimeout = 3.0
 
+    /// Where a control interface (D-Bus) reads state and queues commands; nil without one.
+    public var control: DaemonControl?
+    var controlLoop = ControlLoopState()
+
     private let flags = SignalFlags()
     private var signalSources: [DispatchSourceSignal] = []
 
@@ -59,8 +63,11 @@ public final class Daemon {
 
     /// Runs until the source ends, fails, or a stop is requested.
     public func run() throws -> Outcome {
-        var session = try Session(configuration: configuration, logger: logger)
-        defer { session.close(timeout: shutdownTimeout, logger: logger) }
+        var session = try Session(configuration: configuration, logger: logger) { [unowned self] in observe($0) }
+        defer {
+            session.close(timeout: shutdownTimeout, logger: logger)
+            control?.close(reason: "the daemon is stopping")
+        }
         logger.info("capturing", metadata: ["source": "\(session.source.name)", "format": "\(session.consumer.inputFormat)",
                                             "outputs": "\(configuration.outputs.joined(separator: ", "))"])
         while true {
@@ -72,15 +79,14 @@ public final class Daemon {
                 if let reloaded = reload() {
                     session.close(timeout: shutdownTimeout, logger: logger)
                     configuration = reloaded
-                    session = try Session(configuration: reloaded, logger: logger)
+                    session = try Session(configuration: reloaded, logger: logger) { [unowned self] in observe($0) }
                     session.pipeline.status("configuration reloaded")
                     logger.info("configuration reloaded", metadata: ["path": "\(configurationPath ?? "-")"])
                 }
             }
-            session.discardBacklogIfBehind(logger: logger)
-            let result = try session.consumer.pull(timeout: 0.25) { chunk in
-                session.pipeline.push(chunk, capturedAt: session.newestSampleTime())
-            }
+            serveControl(&session)
+            controlLoop.discardedSeconds += session.discardBacklogIfBehind(logger: logger)
+            let result = try session.consumer.pull(timeout: 0.25) { chunk in feed(chunk, to: session) }
             session.reportStateChanges(logger: logger)
             if result == .ended {
                 switch session.source.state {
@@ -131,7 +137,7 @@ struct Session {
     private var lastState: CaptureState
     private var closed = false
 
-    init(configuration: DaemonConfiguration, logger: Logger) throws {
+    init(configuration: DaemonConfiguration, logger: Logger, observer: ((CaptionEvent) -> Void)? = nil) throws {
         try configuration.validate()
         let spec = try CaptureSpec(parsing: configuration.source)
         let specs = try configuration.outputs.map(OutputSpec.init(parsing:))
@@ -158,7 +164,10 @@ struct Session {
         pipeline = LivePipeline(
             model: model, captioner: captioner,
             settings: .init(hopSeconds: configuration.hop, contextSeconds: configuration.context,
-                            silenceThreshold: configuration.silenceThreshold, topTags: configuration.topTags)) { outputs.emit($0) }
+                            silenceThreshold: configuration.silenceThreshold, topTags: configuration.topTags)) {
+            outputs.emit($0)
+            observer?($0)
+        }
         var options = CaptureOptions()
         options.ringSizing = RingSizing(windowSeconds: 2.992, hopSeconds: configuration.hop, slackSeconds: 1)
         if case let .file(path, realtime, loop) = spec, configuration.loop, !loop {
@@ -195,8 +204,10 @@ struct Session {
     }
 
     /// Drops the oldest audio when a live source is ahead of inference by more than a window and two hops.
-    func discardBacklogIfBehind(logger: Logger) {
-        guard isLive, let ring = source.ring, ring.readable > backlogLimit else { return }
+    /// Returns the seconds discarded.
+    @discardableResult
+    func discardBacklogIfBehind(logger: Logger) -> Double {
+        guard isLive, let ring = source.ring, ring.readable > backlogLimit else { return 0 }
         var toDiscard = ring.readable - backlogKeep
         toDiscard -= toDiscard % consumer.inputFormat.channels
         var discarded = 0
@@ -210,6 +221,7 @@ struct Session {
         pipeline.skip(seconds: seconds)
         pipeline.status(String(format: "inference fell behind: skipped %.1f s of audio", seconds))
         logger.warning("inference fell behind; oldest audio dropped", metadata: ["seconds": "\(seconds)"])
+        return seconds
     }
 
     mutating func reportStateChanges(logger: Logger) {

@@ -18,6 +18,8 @@ import TOMLKit
 /// loop = false                        # file source: start again at the end
 /// queue_size = 64                     # events buffered per output before it drops
 /// plugin_path = ["/opt/muscaps/plugins"]
+/// bus = "session"                     # D-Bus control: session, system or none
+/// bus_name_suffix = "studio_a"        # several daemons on one bus: org.muscaps.Daemon1.studio_a
 /// ```
 public struct DaemonConfiguration: Sendable, Equatable {
     public var source = "pulse"
@@ -32,12 +34,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var loop = false
     public var queueSize = 64
     public var pluginPath: [String] = []
+    /// "session", "system" or "none"; nil: the session bus if there is one (no error if there is not).
+    public var bus: String?
+    public var busNameSuffix: String?
 
     public init() {}
 
     /// The keys a config file may hold.
     public static let keys = ["source", "outputs", "model", "captioner", "hop", "context", "silence_threshold",
-                              "beam", "top_tags", "loop", "queue_size", "plugin_path"]
+                              "beam", "top_tags", "loop", "queue_size", "plugin_path", "bus", "bus_name_suffix"]
 
     /// Parses a config file's text. Every problem — a syntax error, an unknown key, a value of the wrong
     /// type or out of range — is an error naming the file and the line.
@@ -89,6 +94,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 configuration.loop = flag
             case "queue_size": configuration.queueSize = try integer()
             case "plugin_path": configuration.pluginPath = try strings()
+            case "bus": configuration.bus = try string()
+            case "bus_name_suffix": configuration.busNameSuffix = try string()
             default:
                 throw fail("unknown key '\(key)' (known keys: \(keys.joined(separator: ", ")))")
             }
@@ -120,6 +127,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard (1...100_000).contains(queueSize) else { throw fail("queue_size must be between 1 and 100000, got \(queueSize)") }
         guard !outputs.isEmpty else { throw fail("at least one output is needed") }
         guard !source.isEmpty else { throw fail("source must not be empty") }
+        if let bus, !["session", "system", "none"].contains(bus) { throw fail("bus must be session, system or none, got '\(bus)'") }
     }
 
     /// 1-based line where `key = …` is written (top level), for messages.

@@ -130,14 +130,22 @@ public final class LivePipeline {
     /// Inference fell behind and the caller skipped `seconds` of the oldest pending audio: windows restart
     /// after the gap (none may join audio across it), the context is cleared, media time keeps counting
     /// the skipped audio, and the drop is counted in windows.
-    public func skip(seconds: Double) {
+    /// (`countedAsDropped: false` for audio a client paused the daemon over.)
+    public func skip(seconds: Double, countedAsDropped: Bool = true) {
         guard seconds > 0 else { return }
-        statistics.droppedWindows += max(1, Int((seconds / (Double(settings.hopFrames) * MelWindower.frameSeconds)).rounded()))
+        if countedAsDropped {
+            statistics.droppedWindows += max(1, Int((seconds / (Double(settings.hopFrames) * MelWindower.frameSeconds)).rounded()))
+        }
         merger.finish(emit: forward)
         mediaOffset += Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) + seconds
         windower = MelWindower(hopFrames: settings.hopFrames)
         historyCount = 0
         lastEnd = 0
+    }
+
+    /// Ends the open caption now (its final revision is emitted), e.g. when the daemon is paused.
+    public func interrupt() {
+        merger.finish(emit: forward)
     }
 
     /// Sends a status message (source lost, reconnected, windows dropped …) through to the outputs.

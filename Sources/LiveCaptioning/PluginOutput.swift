@@ -318,9 +318,16 @@ public final class PluginOutput: @unchecked Sendable {
         }
         let entries = options.map { muscaps_config_entry(key: c($0.key), value: c($0.value)) }
         return entries.withUnsafeBufferPointer { buffer in
-            var config = muscaps_plugin_config(
-                struct_size: UInt32(MemoryLayout<muscaps_plugin_config>.size), host_abi_version: MUSCAPS_PLUGIN_ABI_VERSION,
-                output_name: c(name), host_version: c(hostVersion), entries: buffer.baseAddress, entry_count: buffer.count)
+            var config = muscaps_plugin_config()
+            config.struct_size = UInt32(MemoryLayout<muscaps_plugin_config>.size)
+            config.host_abi_version = MUSCAPS_PLUGIN_ABI_VERSION
+            config.output_name = c(name)
+            config.host_version = c(hostVersion)
+            config.entries = buffer.baseAddress
+            config.entry_count = buffer.count
+            let bus = PluginHostServices.bus
+            config.dbus_connection = bus?.connection
+            config.dbus_object_path = c(bus?.objectPath ?? "")
             return body(&config)
         }
     }

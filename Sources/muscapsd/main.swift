@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioCapture
+import DaemonBus
 import Foundation
 import LiveCaptioning
 import Logging
@@ -22,6 +23,9 @@ struct MuscapsDaemon: ParsableCommand {
           file:PATH[,format=vtt|srt|jsonl][,rotate_bytes=10M|,rotate=daily][,fsync=yes]
         Every option can be set in a TOML file (--config) under the same name with '_' for '-';
         the command line wins. Unknown keys are errors with their line number.
+          dbus[:interim=no]              Caption/Silence signals on the daemon's D-Bus object
+        D-Bus: the daemon serves org.muscaps.Daemon1 at /org/muscaps/Daemon1 on the session bus (when there
+        is one), on the system bus with --system-bus, or not at all with --bus none (docs/DBUS.md).
         Signals: SIGINT/SIGTERM stop cleanly (outputs flushed, files closed); SIGHUP reloads --config.
         Captions need a captioning model (--captioner, or the shipped default in Models/captioning when
         there is one); without one the daemon emits tags only, and says so in each event's model id.
@@ -70,6 +74,15 @@ struct MuscapsDaemon: ParsableCommand {
     @Option(name: .customLong("plugin-path"), help: ArgumentHelp("Extra plugin directory searched first; repeatable.", valueName: "DIR"))
     var pluginPath: [String] = []
 
+    @Option(help: ArgumentHelp("D-Bus control interface: session, system or none (default: the session bus if there is one).", valueName: "BUS"))
+    var bus: String?
+
+    @Flag(name: .customLong("system-bus"), help: "Serve the D-Bus interface on the system bus (same as --bus system).")
+    var systemBus = false
+
+    @Option(name: .customLong("bus-name-suffix"), help: ArgumentHelp("Run as org.muscaps.Daemon1.NAME, for several daemons on one bus.", valueName: "NAME"))
+    var busNameSuffix: String?
+
     @Option(help: ArgumentHelp("TOML configuration file.", valueName: "FILE"))
     var config: String?
 
@@ -94,12 +107,16 @@ struct MuscapsDaemon: ParsableCommand {
         if loop { configuration.loop = true }
         if let queueSize { configuration.queueSize = queueSize }
         if !pluginPath.isEmpty { configuration.pluginPath = pluginPath + configuration.pluginPath }
+        if let bus { configuration.bus = bus }
+        if systemBus { configuration.bus = "system" }
+        if let busNameSuffix { configuration.busNameSuffix = busNameSuffix }
         try configuration.validate()
         return configuration
     }
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        if systemBus, let bus, bus != "system" { throw ValidationError("--system-bus contradicts --bus \(bus)") }
     }
 
     func run() throws {
@@ -116,15 +133,51 @@ struct MuscapsDaemon: ParsableCommand {
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return handler
         }
-        let daemon = Daemon(configuration: configuration, configurationPath: config, logger: Logger(label: "muscapsd"))
+        let logger = Logger(label: "muscapsd")
+        let daemon = Daemon(configuration: configuration, configurationPath: config, logger: logger)
+        let service = try joinBus(configuration, daemon: daemon, logger: logger)
         daemon.handleSignals()
         let outcome: Daemon.Outcome
         do { outcome = try daemon.run() } catch {
+            service?.stop()
             throw DaemonFailure(message: "\(error)")
         }
+        service?.stop() // after run(): the outputs (the dbus plugin among them) are shut down by then
         if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
 }
+
+extension MuscapsDaemon {
+    /// Takes the bus name and starts the D-Bus thread, or returns nil when the daemon runs without D-Bus.
+    /// With no bus chosen, a missing session bus only costs the control interface; an explicit bus that
+    /// cannot be reached, or a name another daemon holds, is fatal.
+    func joinBus(_ configuration: DaemonConfiguration, daemon: Daemon, logger: Logger) throws -> DaemonBusService? {
+        let choice: BusChoice
+        switch configuration.bus {
+        case "none"?: return nil
+        case "system"?: choice = .system
+        default: choice = .session
+        }
+        let control = DaemonControl()
+        let service: DaemonBusService
+        do {
+            service = try DaemonBusService(bus: choice, nameSuffix: configuration.busNameSuffix, control: control,
+                                           version: MusCapsVersion.string, logger: logger) { [stopper = Stopper(daemon: daemon)] _ in stopper.daemon.requestStop() }
+        } catch let error as BusError where error.kind == .unreachable && configuration.bus == nil {
+            logger.notice("no D-Bus session bus; running without the control interface", metadata: ["error": "\(error)"])
+            return nil
+        } catch {
+            throw DaemonFailure(message: "\(error)")
+        }
+        daemon.control = control
+        PluginHostServices.bus = .init(connection: UnsafeMutableRawPointer(service.rawConnection), objectPath: BusNames.objectPath)
+        service.start()
+        return service
+    }
+}
+
+/// Lets the bus thread stop the daemon (`requestStop` only sets an atomic flag).
+struct Stopper: @unchecked Sendable { let daemon: Daemon }
 
 /// A one-line error for stderr (ArgumentParser prints "Error: <message>").
 struct DaemonFailure: Error, CustomStringConvertible {

@@ -18,6 +18,8 @@ final class DaemonConfigurationTests: XCTestCase {
         loop = true
         queue_size = 8
         plugin_path = "/opt/plugins"
+        bus = "system"
+        bus_name_suffix = "studio_a"
         """
         let configuration = try DaemonConfiguration.parse(text, path: "muscapsd.toml")
         XCTAssertEqual(configuration.source, "jack:system:capture_*")
@@ -32,7 +34,18 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertTrue(configuration.loop)
         XCTAssertEqual(configuration.queueSize, 8)
         XCTAssertEqual(configuration.pluginPath, ["/opt/plugins"])
-        XCTAssertEqual(Set(DaemonConfiguration.keys).count, 12)
+        XCTAssertEqual(configuration.bus, "system")
+        XCTAssertEqual(configuration.busNameSuffix, "studio_a")
+        XCTAssertEqual(Set(DaemonConfiguration.keys).count, 14)
+    }
+
+    func testAnUnknownBusIsAnErrorWithItsLineNumber() {
+        XCTAssertThrowsError(try DaemonConfiguration.parse("hop = 1\nbus = \"dbus\"\n", path: "d.toml")) { error in
+            XCTAssertEqual("\(error)", "d.toml:2: bus must be session, system or none, got 'dbus'")
+        }
+        XCTAssertThrowsError(try DaemonConfiguration.parse("bus = true\n", path: "d.toml")) { error in
+            XCTAssertEqual("\(error)", "d.toml:1: 'bus' must be a string")
+        }
     }
 
     func testUnknownKeyIsAnErrorWithItsLineNumber() {

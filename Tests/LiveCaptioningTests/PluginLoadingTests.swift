@@ -9,13 +9,13 @@ final class PluginLoadingTests: XCTestCase {
         let searchPath = PluginSearchPath.standard(environment: [:], executablePath: Build.products.appendingPathComponent("muscapsd").path,
                                                    homeDirectory: "/nonexistent")
         XCTAssertEqual(searchPath.directories.last, Build.products.path)
-        for name in ["stdout", "file"] {
+        for name in ["stdout", "file", "dbus"] {
             let library = try PluginLibrary.load(name, searchPath: searchPath)
             XCTAssertEqual(library.name, name)
             XCTAssertEqual(library.version, "1.0.0")
             XCTAssertTrue(library.path.hasSuffix("/libmuscaps-plugin-\(name).so"), library.path)
         }
-        XCTAssertEqual(Set(searchPath.availablePlugins().map(\.name)), ["file", "stdout"], "test plugins are not reachable by name")
+        XCTAssertEqual(Set(searchPath.availablePlugins().map(\.name)), ["file", "stdout", "dbus"], "test plugins are not reachable by name")
     }
 
     func testSearchPathOrder() {

@@ -180,6 +180,14 @@ typedef struct muscaps_plugin_config {
     const char *host_version;            /**< Host program and version, e.g. "muscapsd 0.2.0". */
     const muscaps_config_entry *entries; /**< NULL only when entry_count == 0. */
     size_t entry_count;
+    /* Appended in ABI 1 (after MUSCAPS_PLUGIN_CONFIG_V1_SIZE): check MUSCAPS_HAS_FIELD before reading. */
+    void *dbus_connection;               /**< The host's own D-Bus connection, a libdbus `DBusConnection *`,
+                                              when it serves a D-Bus interface; NULL otherwise. Borrowed:
+                                              take dbus_connection_ref() to keep it, never close it. It is
+                                              safe to send on from the instance's thread (libdbus locks);
+                                              never read or dispatch on it — the host's bus thread does. */
+    const char *dbus_object_path;        /**< The host's object path on that connection, e.g.
+                                              "/org/muscaps/Daemon1"; "" when dbus_connection is NULL. */
 } muscaps_plugin_config;
 
 /** Size of the ABI-1 config: everything up to and including `entry_count`. */
