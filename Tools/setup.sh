@@ -49,6 +49,10 @@ else
   echo "setup: all Debian packages present" >&2
 fi
 
+# The group the D-Bus system-bus policy lets control muscapsd (Systemd/dbus-1/system.d/); DBusPolicyTests
+# runs clients with and without it.
+getent group muscaps >/dev/null || $SUDO groupadd --system muscaps
+
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
 
 # METEOR's official jar (from the pycocoevalcap wheel on PyPI), so `muscaps score`/`eval` report METEOR

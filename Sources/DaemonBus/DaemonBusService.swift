@@ -406,7 +406,7 @@ public final class DaemonBusService: @unchecked Sendable {
         var sources: [(String, String)] = []
         if case let .success(pulse) = listing.pulse {
             if listing.pulseDefaultSink != nil {
-                sources.append(("pulse", "PulseAudio: follows the default sink's monitor (what the desktop plays)"))
+                sources.append(("pulse", "PulseAudio: follows the monitor of the default sink (what the desktop plays)"))
             }
             for source in pulse { sources.append(("pulse:\(source.name)", "PulseAudio: \(source.description)")) }
         }
