@@ -152,6 +152,21 @@ class RealismMathTests(unittest.TestCase):
         self.assertIsNone(R.tag_hit(["rock"], "reggae", "msd"))   # no musicnn tag for reggae
         self.assertTrue(R.tag_hit(["Hip-Hop"], "hiphop", "msd"))
 
+    def test_real_set_from_labels_uses_whole_tracks_and_says_what_is_missing(self):
+        with tempfile.TemporaryDirectory() as d:
+            for f in ("a.ogg", "a@25.wav", "b.wav"):
+                open(os.path.join(d, f), "w").close()
+            labels = os.path.join(d, "labels.json")
+            json.dump({"tracks": [{"id": "a", "family": "metal", "title": "A"}, {"id": "b", "family": "ambient"},
+                                  {"id": "c", "family": "rock"}]}, open(labels, "w"))
+            err = io.StringIO()
+            with redirect_stderr(err):
+                real = R.real_from_labels(labels, d)
+            self.assertEqual([(os.path.basename(r["path"]), r["family"]) for r in real], [("a.ogg", "metal"), ("b.wav", "ambient")])
+            self.assertIn("1 labelled tracks have no audio", err.getvalue())
+            with self.assertRaises(SystemExit):
+                R.real_from_labels(labels, os.path.join(d, "empty") if os.makedirs(os.path.join(d, "empty")) is None else d)
+
     def test_safetensors_reader(self):
         with tempfile.TemporaryDirectory() as d:
             x = np.arange(6, dtype="<f4").reshape(2, 3)

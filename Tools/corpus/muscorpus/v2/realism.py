@@ -174,6 +174,12 @@ def corpus_clips(spec: str, per_family: int, seed: int):
                 style = f"v1:{a.get('groove') if a.get('groove') not in (None, 'none') else a.get('category')}"
             if fam:
                 clips[e["track_id"]] = (os.path.join(d, e["path"]), fam, style)
+    meta = os.path.join(d, "meta")
+    if not clips and os.path.isdir(meta):  # a v2 corpus still rendering: its finished clips
+        for fn in sorted(os.listdir(meta)):
+            if fn.endswith(".json"):
+                m = json.load(open(os.path.join(meta, fn)))
+                clips[m["track_id"]] = (os.path.join(d, m["path"]), m["attributes"]["family"], m["attributes"]["style"])
     if not clips:
         raise SystemExit(f"realism: no clips in {d} (no dataset_*.json with known families)")
     by_fam = {}
@@ -202,10 +208,29 @@ def fallback_real():
     return out
 
 
+def real_from_labels(labels: str, audio: str):
+    """Tracks of the real-music validation set: whole-track files <id>.<ext> (not the <id>@NN excerpts)."""
+    tracks = json.load(open(labels))["tracks"]
+    files = {os.path.splitext(f)[0]: os.path.join(audio, f) for f in sorted(os.listdir(audio)) if "@" not in f}
+    out, missing = [], []
+    for t in tracks:
+        if t["id"] in files:
+            out.append({"path": files[t["id"]], "family": t["family"], "title": t.get("title", t["id"])})
+        else:
+            missing.append(t["id"])
+    if missing:
+        print(f"realism: {len(missing)} labelled tracks have no audio in {audio}: {', '.join(missing[:5])}", file=sys.stderr)
+    if not out:
+        raise SystemExit(f"realism: no audio for the labels of {labels} in {audio}")
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="muscorpus.v2.realism", description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="LABEL=DIR (repeatable), e.g. v1=/work/corpus")
     ap.add_argument("--real", help="JSON list of {path, family, title}; default: the out_of_domain.sh tracks")
+    ap.add_argument("--real-labels", help="the real-music validation set's labels.json (Tools/realmusic) ...")
+    ap.add_argument("--real-audio", help="... and the folder holding its audio as <id>.<ext>")
     ap.add_argument("--out", required=True)
     ap.add_argument("--per-family", type=int, default=40, help="clips per family and corpus that are measured")
     ap.add_argument("--muscaps", default=os.environ.get("MUSCAPS", ""))
@@ -219,7 +244,13 @@ def main(argv=None):
         raise SystemExit(f"realism: {binary} not found (swift build -c release --product muscaps, or --muscaps PATH)")
     os.makedirs(args.out, exist_ok=True)
     t_start = time.time()
-    real = json.load(open(args.real)) if args.real else fallback_real()
+    if args.real_labels:
+        if not args.real_audio:
+            raise SystemExit("realism: --real-labels needs --real-audio")
+        real = real_from_labels(args.real_labels, args.real_audio)
+        args.real = f"{args.real_labels} ({len(real)} tracks)"
+    else:
+        real = json.load(open(args.real)) if args.real else fallback_real()
     missing = [r["path"] for r in real if not os.path.exists(r["path"])]
     if missing:
         raise SystemExit(f"realism: real-music files missing: {missing[:3]}")

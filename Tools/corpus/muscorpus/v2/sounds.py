@@ -93,8 +93,11 @@ class FluidRenderer:
         sid = self.sfont(sfont)
         lib.fluid_synth_system_reset(syn)
         ch = 9 if drums else 0
-        if lib.fluid_synth_program_select(syn, ch, sid, 128 if drums else 0, 0 if drums else program) != 0:
-            if lib.fluid_synth_program_select(syn, ch, sid, 0, program) != 0:
+        # drums: bank 128, preset = GS kit number (0 standard, 16 power, 24 electronic, 25 TR-808, 32 jazz,
+        # 40 brush, 48 orchestra); a kit the soundfont lacks falls back to its standard kit
+        bank = 128 if drums else 0
+        if lib.fluid_synth_program_select(syn, ch, sid, bank, program) != 0:
+            if not drums or lib.fluid_synth_program_select(syn, ch, sid, bank, 0) != 0:
                 raise RuntimeError(f"{sfont}: no preset {program} (drums={drums})")
         events = []
         if drums:  # drum hits (onset, note, velocity): one-shots, a short gate is enough

@@ -88,13 +88,15 @@ def _sfpart(role, program, notes, rng, sfont=None, **fx):
     return Part(role, name, FAMILY_OF(program), "sf", notes, sf, program, fx=fx)
 
 
-def _kit_part(notes, rng, kinds=("hydrogen", "avl", "sf")):
+def _kit_part(notes, rng, kinds=("hydrogen", "avl", "sf"), gs_kits=(0,)):
+    """gs_kits: GS drum-kit presets tried when a General-MIDI soundfont plays the drums."""
     kind = rng.choice(kinds)
     if kind == "hydrogen":
         return Part("drums", "drum kit", "drums", "hydrogen", notes, kit=rng.choice(ACOUSTIC_KITS), fx={})
     if kind == "avl":
         return Part("drums", "drum kit", "drums", "sf", notes, sfont=rng.choice(AVL_KITS), drums=True)
-    return Part("drums", "drum kit", "drums", "sf", notes, sfont=rng.choice(["musescore", "fluidr3"]), drums=True)
+    return Part("drums", "drum kit", "drums", "sf", notes, sfont=rng.choice(["musescore", "fluidr3"]), drums=True,
+                program=rng.choice(gs_kits))
 
 
 def _bars(seconds, grid):
@@ -185,7 +187,7 @@ class Planner:
         self.attrs["features"].extend(n for n in names if n not in self.attrs["features"])
 
     def mma_band(self, grooves, remap=None, kit_kinds=("hydrogen", "avl", "sf"), bass_fx=None, comp_fx=None,
-                 drop_comp=0.0):
+                 drop_comp=0.0, gs_kits=(0,)):
         """MMA arrangement re-voiced: remap {(lo, hi): [programs]} replaces programs in that range."""
         r = self.rng
         groove = r.choice(grooves)
@@ -193,7 +195,7 @@ class Planner:
         self.attrs["arrangement"] = "mma"
         parts = mma.arrange(groove, self.bpm, self.chart, self.workdir, self.stem)
         if parts["drums"]:
-            self.add(_kit_part(parts["drums"], r, kit_kinds))
+            self.add(_kit_part(parts["drums"], r, kit_kinds, gs_kits))
         if parts["bass"]:
             bprog = parts["bass"][0][4]
             for (lo, hi), progs in (remap or {}).items():
