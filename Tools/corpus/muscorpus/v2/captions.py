@@ -17,7 +17,7 @@ GENRE = {
     "jazz": ["jazz", "swing jazz", "small-combo jazz"], "funk_soul": ["funk", "funk and soul", "funky soul"],
     "reggae": ["reggae", "roots reggae", "reggae"], "ska": ["ska", "upbeat ska", "ska"],
     "bossa nova": ["bossa nova", "latin bossa nova", "bossa nova"], "salsa": ["salsa", "latin salsa", "afro-cuban salsa"],
-    "pop": ["pop", "pop", "radio pop"], "boom bap": ["hip-hop beat", "boom-bap hip-hop", "hip-hop instrumental"],
+    "pop": ["pop", "pop", "radio pop"], "boom bap": ["hip-hop beat", "boom-bap hip-hop", "hip-hop"],
     "trap": ["trap beat", "trap", "hip-hop trap beat"], "house": ["house", "deep house", "house music"],
     "techno": ["techno", "driving techno", "techno"], "trance": ["trance", "uplifting trance", "trance"],
     "drum and bass": ["drum and bass", "drum and bass", "jungle-style drum and bass"],
@@ -25,8 +25,8 @@ GENRE = {
     "chiptune": ["chiptune", "8-bit chiptune", "retro video game chiptune"],
     "ambient": ["ambient", "ambient soundscape", "atmospheric ambient"],
     "film score": ["orchestral film score", "cinematic orchestral music", "epic orchestral score"],
-    "solo piano": ["solo piano", "solo piano piece", "piano instrumental"],
-    "acoustic guitar": ["acoustic guitar", "acoustic folk", "acoustic guitar instrumental"],
+    "solo piano": ["solo piano", "solo piano", "classical solo piano"],
+    "acoustic guitar": ["acoustic guitar", "acoustic folk", "acoustic guitar"],
 }
 FEATURE = {
     "four_on_the_floor": ["four-on-the-floor kick", "a steady four-on-the-floor beat"],
@@ -56,7 +56,7 @@ FEATURE = {
     "cinematic": ["a cinematic build", "cinematic strings"], "solo_piano": ["expressive piano", "a solo piano"],
     "strummed_guitar": ["strummed acoustic guitar", "strumming acoustic guitar"],
     "fingerpicked_guitar": ["fingerpicked acoustic guitar", "fingerpicking guitar"], "electric_guitar": ["electric guitars", "crunchy electric guitars"],
-    "reverb_heavy": ["reverb-heavy", "washed in reverb"], "no_drums": ["no drums", "beatless"],
+    "reverb_heavy": ["reverb-heavy textures", "washes of reverb"], "double_tracked_guitars": ["double-tracked guitars", "a wall of guitars"], 
 }
 MOOD = {
     ("minor", "slow"): ["melancholic", "dark", "brooding"], ("minor", "fast"): ["intense", "dark", "driving"],
@@ -107,9 +107,16 @@ def _genre_key(a):
 
 def _join(items):
     items = [i for i in items if i]
+    # "piano" adds nothing after "expressive piano"
+    items = [i for k, i in enumerate(items) if not any(i != j and i in j for j in items[:k] + items[k + 1:])]
     if not items:
         return ""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _with(mood, genre, insts):
+    rest = [i for i in insts if i not in genre]  # no "solo piano with piano"
+    return f"{mood} {genre} with {_join(rest[:3])}" if rest else f"{mood} {genre} piece"
 
 
 def captions(a: dict, seed: str, n: int) -> list[str]:
@@ -123,13 +130,15 @@ def captions(a: dict, seed: str, n: int) -> list[str]:
             insts.append(p)
     rng.shuffle(insts)
     feats = [rng.choice(FEATURE[f]) for f in a["features"] if f in FEATURE]
+    # drop "acoustic guitar" when "strummed acoustic guitar" is said anyway (unless nothing would be left)
+    insts = [i for i in insts if not any(i in f for f in feats)] or insts
     rng.shuffle(feats)
     if a.get("production", {}).get("reverb_wet", 0) > 0.42 and "reverb_heavy" not in a["features"]:
         feats.append(rng.choice(FEATURE["reverb_heavy"]))
     tempo = TEMPO[a["tempo_band"]]
     templates = [
-        lambda: f"{_mood(a, rng).capitalize()} {rng.choice(g)} with {_join(insts[:3])}",
-        lambda: f"{tempo.capitalize()} {rng.choice(g)} instrumental featuring {_join((feats or insts)[:2])}",
+        lambda: _with(_mood(a, rng).capitalize(), rng.choice(g), insts),
+        lambda: f"{tempo.capitalize()} {rng.choice(g)} instrumental featuring {_join((feats + insts)[:2])}",
         lambda: f"{rng.choice(g).capitalize()} track built on {_join((feats + insts)[:3])}",
         lambda: f"{_join(insts[:2]).capitalize()} in a {_mood(a, rng)} {tempo} {rng.choice(g)} tune",
     ]
@@ -138,6 +147,8 @@ def captions(a: dict, seed: str, n: int) -> list[str]:
     out = []
     for i in order:
         c = re.sub(r"\s+", " ", templates[i]()).strip()
+        c = re.sub(r"\b(\w+) \1\b", r"\1", c)                    # "instrumental instrumental"
+        c = re.sub(r"\ba (?!one|uni|eu)([aeiou])", r"an \1", c)     # "a energetic" -> "an energetic"
         c = c[0].upper() + c[1:]
         if c not in out:
             out.append(c)

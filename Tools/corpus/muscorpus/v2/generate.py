@@ -152,6 +152,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=int, default=180, help="seconds per clip (plan + render + production)")
     ap.add_argument("--force", action="store_true", help="replace a non-empty --out")
     ap.add_argument("--resume", action="store_true", help="keep finished clips of an interrupted run")
+    ap.add_argument("--assemble-only", action="store_true",
+                    help="only (re)write the dataset JSON files from the clips finished so far in --out/meta")
     ap.add_argument("--realism", action="store_true", help="run the realism report when the corpus is done")
     ap.add_argument("--realism-args", default="", help="extra arguments for muscorpus.v2.realism")
     args = ap.parse_args(argv)
@@ -168,6 +170,12 @@ def main(argv=None):
         if not os.path.exists(path):
             ap.error(f"soundfont {path} missing (generate.sh installs the Debian packages)")
     out = args.out
+    if args.assemble_only:
+        if not os.path.isdir(os.path.join(out, "meta")):
+            ap.error(f"{out}/meta does not exist: nothing to assemble")
+        summary = assemble(out, args.seed)
+        print(json.dumps(summary, indent=1, sort_keys=True))
+        return 0
     if os.path.exists(out) and os.listdir(out) and not (args.force or args.resume):
         ap.error(f"{out} is not empty (use --force to replace it or --resume to continue it)")
     if args.force and os.path.exists(out):

@@ -208,6 +208,19 @@ def fallback_real():
     return out
 
 
+def excerpt(path: str, seconds: float, folder: str) -> str:
+    """The middle `seconds` of a track as 16 kHz mono WAV (sox under timeout); the whole track if shorter."""
+    os.makedirs(folder, exist_ok=True)
+    out = os.path.join(folder, hashlib.sha1(path.encode()).hexdigest()[:12] + "_" + os.path.splitext(os.path.basename(path))[0] + ".wav")
+    if not os.path.exists(out):
+        dur = float(subprocess.run(["soxi", "-D", path], capture_output=True, text=True, check=True).stdout)
+        start = max(0.0, (dur - seconds) / 2)
+        subprocess.run(["timeout", "120", "sox", "-V1", path, "-r", "16000", "-c", "1", "-b", "16", out + ".part.wav",
+                        "trim", f"{start:.3f}", f"{min(seconds, dur):.3f}"], check=True)
+        os.replace(out + ".part.wav", out)
+    return out
+
+
 def real_from_labels(labels: str, audio: str):
     """Tracks of the real-music validation set: whole-track files <id>.<ext> (not the <id>@NN excerpts)."""
     tracks = json.load(open(labels))["tracks"]
@@ -232,6 +245,8 @@ def main(argv=None):
     ap.add_argument("--real-labels", help="the real-music validation set's labels.json (Tools/realmusic) ...")
     ap.add_argument("--real-audio", help="... and the folder holding its audio as <id>.<ext>")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--real-seconds", type=float, default=60.0,
+                    help="measure the middle N seconds of each real track (0: whole tracks)")
     ap.add_argument("--per-family", type=int, default=40, help="clips per family and corpus that are measured")
     ap.add_argument("--muscaps", default=os.environ.get("MUSCAPS", ""))
     ap.add_argument("--jobs", type=int, default=1)
@@ -254,6 +269,8 @@ def main(argv=None):
     missing = [r["path"] for r in real if not os.path.exists(r["path"])]
     if missing:
         raise SystemExit(f"realism: real-music files missing: {missing[:3]}")
+    if args.real_seconds > 0:
+        real = [dict(r, path=excerpt(r["path"], args.real_seconds, os.path.join(args.out, "real-excerpts"))) for r in real]
     corpora = [corpus_clips(c, args.per_family, args.seed) for c in args.corpus]
     m = Musicnn(binary, args.out, args.jobs)
     all_paths = [r["path"] for r in real] + [p for _, cl in corpora for p, _, _ in cl]

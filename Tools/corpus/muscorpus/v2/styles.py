@@ -216,6 +216,15 @@ class Planner:
             self.add(_sfpart("comp", prog, [n[:4] for n in notes], r, **fx))
         return groove
 
+    def double_track(self, part, ms=7.0):
+        """A second take of a rhythm part panned opposite (rock and metal guitars are double-tracked)."""
+        fx = dict(part.fx, pan=-float(part.fx.get("pan", -0.6)))
+        twin = Part(part.role, part.instrument, part.family, part.source, C.humanise(part.notes, self.rng, ms, 5),
+                    part.sfont, part.program, part.drums, part.kit, part.patch, part.loop, fx)
+        self.parts.append(twin)
+        self.feature("double_tracked_guitars")
+        return twin
+
     def finish(self, master):
         a = self.attrs
         a.update(tempo_bpm=self.bpm, tempo_band=_tempo_band(self.bpm), key=f"{C.PC_NAMES[self.key_pc]} {self.mode}",
@@ -251,8 +260,10 @@ def _rock(P, punk=False):
         pat = r.choice(["punk", "punk_skate", "rock_drive"])
         P.add(_kit_part(C.drums(pat, P.grid, r, P.bars, 112, 4, 4), r))
         P.add(_sfpart("bass", r.choice([33, 34]), C.bassline("root8", P.chart, P.grid, r, P.bars), r, drive=r.uniform(0, 8)))
-        P.add(_sfpart("comp", r.choice([27, 29, 30]), C.humanise(C.comp("power8", P.chart, P.grid, r, P.bars, 40, 64, 92), r, 4, 4),
-                      r, amp=r.choice(["crunch", "high_gain"]), pan=-0.5))
+        g = P.add(_sfpart("comp", r.choice([27, 29, 30]), C.humanise(C.comp("power8", P.chart, P.grid, r, P.bars, 40, 64, 92), r, 4, 4),
+                          r, amp=r.choice(["crunch", "high_gain"]), pan=-0.5))
+        if r.random() < 0.6:
+            P.double_track(g)
         P.feature("distorted_guitar", "power_chords", "fast_drums")
         P.attrs["arrangement"] = "programmed"
         P.attrs["groove"] = pat
@@ -266,8 +277,10 @@ def _rock(P, punk=False):
         pat = r.choice(["rock", "rock_drive", "rock_ride"])
         P.add(_kit_part(C.drums(pat, P.grid, r, P.bars, 105, 5, 4), r, ("hydrogen", "avl")))
         P.add(_sfpart("bass", r.choice([33, 34]), C.bassline("root8", P.chart, P.grid, r, P.bars), r, drive=r.uniform(0, 6)))
-        P.add(_sfpart("comp", r.choice([29, 30, 27]), C.humanise(C.comp(r.choice(["power8", "powerhold"]), P.chart, P.grid, r, P.bars, 40, 64, 90), r, 4, 4),
-                      r, amp=r.choice(["crunch", "high_gain"]), pan=-0.6))
+        g = P.add(_sfpart("comp", r.choice([29, 30, 27]), C.humanise(C.comp(r.choice(["power8", "powerhold"]), P.chart, P.grid, r, P.bars, 40, 64, 90), r, 4, 4),
+                          r, amp=r.choice(["crunch", "high_gain"]), pan=-0.6))
+        if r.random() < 0.6:
+            P.double_track(g)
         if r.random() < 0.5:
             P.add(_sfpart("comp", r.choice([16, 18, 0]), C.comp("pad", P.chart, P.grid, r, P.bars, 55, 76, 70), r, gain_db=-6))
         P.attrs["arrangement"], P.attrs["groove"] = "programmed", pat
@@ -281,12 +294,13 @@ def _rock(P, punk=False):
 def _metal(P):
     r = P.rng
     P.setup((100, 190), "metal", 1.0, mode="minor")
-    pat = r.choice(["metal_double", "metal_gallop", "rock_drive", "metal_double"])
+    pat = r.choice(["metal_double", "metal_gallop", "metal_double"])
     P.add(_kit_part(C.drums(pat, P.grid, r, P.bars, 115, 3, 2), r, ("hydrogen", "avl")))
     P.add(_sfpart("bass", r.choice([33, 34]), C.bassline("root8", P.chart, P.grid, r, P.bars, 28, 45), r, drive=r.uniform(6, 15)))
     riff = r.choice(["chug16", "power8", "chug16"])
-    P.add(_sfpart("comp", r.choice([30, 29, 27]), C.humanise(C.comp(riff, P.chart, P.grid, r, P.bars, 38, 55, 100), r, 3, 3),
-                  r, amp="high_gain", pan=-0.7))
+    g = P.add(_sfpart("comp", r.choice([30, 29, 27]), C.humanise(C.comp(riff, P.chart, P.grid, r, P.bars, 38, 55, 100), r, 3, 3),
+                      r, amp="high_gain", pan=-0.7))
+    P.double_track(g)
     if r.random() < 0.5:
         P.lead([30, 29], "busy", 62, 88, "minor", fx={"amp": "high_gain"})
         P.feature("guitar_solo")
@@ -312,7 +326,7 @@ def _jazz(P):
     P.setup((90, 220), r.choice(["jazz", "jazz", "jazz_minor"]), 0.0, swing=1 / 3, chords_per_bar=r.choice([1, 2]))
     P.mode = "minor" if P.chart[0][0][1] in ("m7", "m7b5") else "major"
     P.mma_band(["JazzCombo", "JazzCombo1", "Swing", "SwingWalk", "Bebop", "BigBand", "EasySwing", "FastSwing",
-                "JazzGuitar", "ModernJazz", "SlowJazz", "Swing1Walk"], kit_kinds=("hydrogen", "sf", "avl"))
+                "JazzGuitar", "ModernJazz", "SlowJazz", "Swing1Walk"], kit_kinds=("sf", "sf", "hydrogen"), gs_kits=(32, 40))
     P.lead([66, 65, 56, 11, 26, 0, 57], "busy", 58, 82, "dorian" if P.mode == "minor" else "mixolydian")
     P.feature("swing_feel", "walking_bass")
     return _master(r, reverb=(0.12, 0.3), comp=(1.5, 2.5), loud=(-17, -12))
@@ -453,7 +467,7 @@ def _edm(P):
     else:
         P.setup((132, 140), "edm", 1.0, mode="minor")
         if r.random() < 0.3:
-            P.mma_band(["Trance", "Trance1", "Trance2", "TranceBass1"], kit_kinds=("sf",))
+            P.mma_band(["Trance", "Trance1", "Trance2", "TranceBass1"], kit_kinds=("sf",), gs_kits=(24, 25))
         else:
             kit = r.choice(["sonicpi_house", "lmms_909", "lmms_electro"])
             P.add(Part("drums", "drum machine", "drums", "samplekit", C.drums("trance", P.grid, r, P.bars, 105, 0, 8, fills=False), kit=kit, fx={"comp": 4}))
