@@ -24,7 +24,7 @@ import time
 from . import captions as CAP
 from . import production, sounds, styles
 
-VERSION = "v2.0"
+VERSION = "v2.1"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits
 _worker = {}
 
 
@@ -117,6 +117,10 @@ def assemble(out: str, seed: int) -> dict:
                 metas.append(json.load(f))
     splits = {"train": [], "val": [], "test": []}
     for m in metas:
+        # captions are a function of the attributes: re-derive them, so caption fixes need no re-render
+        a = m["attributes"]
+        idx = int(m["track_id"].rsplit("_", 1)[1])
+        m["captions"] = CAP.captions(a, f"{seed}|{a['style']}|{idx}", len(m["captions"]))
         refs = [{"raw": c, "tokens": CAP.tokens(c)} for c in m["captions"]]
         for ref in refs:
             e = {"track_id": m["track_id"], "caption": ref, "path": m["path"], "attributes": m["attributes"]}
