@@ -31,12 +31,15 @@ public struct CaptionScores: Sendable {
     /// The PTB-tokenized captions the metrics saw.
     public let tokenizedCandidates: [String: String]
     public let tokenizedReferences: [String: [String]]
+    /// Tracks whose predicted caption is empty or only whitespace, in `trackIDs` order. They are scored, as
+    /// pycocoevalcap 1.2 scores them (0 on every metric against references that have words; their
+    /// references still count in CIDEr-D's document frequencies) — callers should say so.
+    public let blankCandidates: [String]
 }
 
 /// Bad input to `CaptionScorer` (one line each, naming the track).
 public enum CaptionInputError: Error, CustomStringConvertible, Equatable, Sendable {
     case noTracks
-    case emptyCandidate(track: String)
     case emptyReference(track: String, index: Int)
     case noReferences(tracks: [String])
     case referencesWithoutCandidate(tracks: [String])
@@ -45,8 +48,6 @@ public enum CaptionInputError: Error, CustomStringConvertible, Equatable, Sendab
         switch self {
         case .noTracks:
             return "no predictions to score"
-        case let .emptyCandidate(track):
-            return "track \(track): the predicted caption is empty"
         case let .emptyReference(track, index):
             return "track \(track): reference \(index + 1) is empty"
         case let .noReferences(tracks):
@@ -159,7 +160,8 @@ public struct CaptionScorer: Sendable {
             perTrack: Dictionary(uniqueKeysWithValues: zip(ids, perCase)),
             unavailable: unavailable,
             tokenizedCandidates: Dictionary(uniqueKeysWithValues: zip(ids, tokenizedCands)),
-            tokenizedReferences: Dictionary(uniqueKeysWithValues: zip(ids, tokenizedRefs)))
+            tokenizedReferences: Dictionary(uniqueKeysWithValues: zip(ids, tokenizedRefs)),
+            blankCandidates: ids.filter { CaptionScorer.isBlank(candidates[$0]!) })
     }
 
     static func validate(ids: [String], candidates: [String: String], references: [String: [String]]) throws {
@@ -170,15 +172,14 @@ public struct CaptionScorer: Sendable {
             .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
         if !extra.isEmpty { throw CaptionInputError.referencesWithoutCandidate(tracks: extra) }
         for id in ids {
-            if isBlank(candidates[id]!) { throw CaptionInputError.emptyCandidate(track: id) }
             for (i, ref) in references[id]!.enumerated() where isBlank(ref) {
                 throw CaptionInputError.emptyReference(track: id, index: i)
             }
         }
     }
 
-    /// Empty or only whitespace. (A caption of emoji or punctuation only is accepted: it tokenizes to nothing
-    /// and is scored as the reference scores it.)
+    /// Empty or only whitespace. A blank prediction is scored (and listed in `blankCandidates`); a blank
+    /// reference is refused. (A caption of emoji or punctuation only is not blank: it tokenizes to nothing.)
     static func isBlank(_ text: String) -> Bool {
         text.unicodeScalars.allSatisfy { PythonText.isWhitespace($0.value) || $0.properties.isWhitespace }
     }

@@ -9,6 +9,8 @@ struct ScoreCommand: ParsableCommand {
         discussion: """
         Both files are JSON lists of {"track_id": "...", "caption": "..."} (track_id a string or an integer). \
         PREDICTIONS has one entry per track; REFERENCES any number per track, and the same tracks. \
+        An empty or whitespace-only prediction is scored as pycocoevalcap scores it (0 on every metric \
+        against references with words) and named in a warning on stderr; an empty reference is an error. \
         Scores are computed as pycocoevalcap 1.2 computes them (COCOEvalCap: PTB tokenization, then each \
         metric; CIDEr is CIDEr-D): BLEU, ROUGE-L and CIDEr-D natively, METEOR with the official \
         meteor-1.5.jar (found via $MUSCAPS_METEOR_JAR, a pycocoevalcap install, or \
@@ -51,6 +53,7 @@ struct ScoreCommand: ParsableCommand {
             options.spice = !noSpice
             let scores = try CaptionScorer(options: options).score(candidates: candidates, references: refs)
             printTable(scores)
+            warnAboutBlankCandidates(scores)
             if let out {
                 do {
                     try Data(ScoreReport.json(scores, predictions: predictions, references: references).utf8)
@@ -147,7 +150,8 @@ struct CaptionFile {
             guard let caption = rawCaption as? String else {
                 throw CaptionFileError("\(path): entry \(n) (track \(id)): \"caption\" must be a string")
             }
-            if caption.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
+            // A blank prediction is a result (scored 0, with a warning); a blank reference is an error.
+            if role == "references" && caption.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
                 throw CaptionFileError("\(path): entry \(n) (track \(id)): the caption is empty")
             }
             entries.append(Entry(trackID: id, caption: caption, index: n))
@@ -210,6 +214,7 @@ enum ScoreReport {
           "references": \(JSONText.string(references)),
           "reference_implementation": "pycocoevalcap 1.2 (COCOEvalCap; CIDEr is CIDEr-D)",
           "tracks_scored": \(scores.trackIDs.count),
+          "blank_predictions": [\(scores.blankCandidates.map(JSONText.string).joined(separator: ", "))],
           "corpus": \(metrics(scores.corpus)),
           "unavailable": \(unavailable),
           "per_track": [

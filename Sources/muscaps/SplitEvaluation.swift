@@ -15,6 +15,16 @@ func printCorpusScores(_ scores: CaptionScores, labelWidth: Int) {
     }
 }
 
+/// The stderr warning for predictions that say nothing: they were scored, 0 against references with words.
+func warnAboutBlankCandidates(_ scores: CaptionScores) {
+    let blank = scores.blankCandidates
+    guard !blank.isEmpty else { return }
+    let tracks = blank.count == 1 ? "1 track has" : "\(blank.count) tracks have"
+    let shown = blank.prefix(10).joined(separator: ", ") + (blank.count > 10 ? ", …" : "")
+    FileHandle.standardError.write(Data(("muscaps: warning: \(tracks) an empty predicted caption, scored as pycocoevalcap "
+        + "scores it (0 on every metric against references with words): \(shown)\n").utf8))
+}
+
 /// The output options `eval` and `baseline` share.
 struct SplitEvaluationOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Write the results as JSON here (and FILE-stem.predictions.json, FILE-stem.references.json beside it).", valueName: "FILE"))
@@ -52,11 +62,8 @@ struct SplitEvaluation {
     func report(_ options: SplitEvaluationOptions) throws {
         var candidates: [String: String] = [:], references: [String: [String]] = [:]
         let refs = corpus.references
-        var empty = 0
         for (i, id) in corpus.trackIds.enumerated() {
-            var text = captions[i]
-            if text.isEmpty { text = Vocabulary.unknown; empty += 1 }
-            candidates[id] = text
+            candidates[id] = captions[i]
             references[id] = refs[i].map { $0.joined(separator: " ") }
         }
         var scorerOptions = CaptionScorer.Options()
@@ -66,6 +73,7 @@ struct SplitEvaluation {
 
         print("\(split): \(corpus.trackCount) tracks, \(corpus.pairs.count) reference captions; \(method)")
         printCorpusScores(scores, labelWidth: 10)
+        warnAboutBlankCandidates(scores)
         print(String(format: "<unk> rate  %.4f  (%d of %d words)", statistics.unknownRate, statistics.unknownWords, statistics.words))
         print(String(format: "repetition  %.4f  of captions repeat a word or bigram (%.3f repetitions per caption)", statistics.repetitionRate, statistics.repetitionsPerCaption))
         if let maxLength {
@@ -73,7 +81,6 @@ struct SplitEvaluation {
         } else {
             print(String(format: "length      %.2f words on average", statistics.meanLength))
         }
-        if empty > 0 { print("note: \(empty) empty caption(s) were scored as \"\(Vocabulary.unknown)\"") }
         if let r = retrieval {
             print(String(format: "retrieval   %d queries over %d tracks: R@1 %.1f%%  R@5 %.1f%%  R@10 %.1f%%  median rank %.1f",
                          r.queries, corpus.trackCount, 100 * r.recallAt1, 100 * r.recallAt5, 100 * r.recallAt10, r.medianRank))
@@ -94,7 +101,7 @@ struct SplitEvaluation {
                 "unavailable": Dictionary(uniqueKeysWithValues: scores.unavailable.map { ($0.key.rawValue, $0.value) }),
                 "unk_rate": statistics.unknownRate, "repetition_rate": statistics.repetitionRate,
                 "repetitions_per_caption": statistics.repetitionsPerCaption, "mean_length": statistics.meanLength,
-                "unfinished_captions": statistics.unfinished, "empty_captions": empty,
+                "unfinished_captions": statistics.unfinished, "empty_captions": scores.blankCandidates.count,
                 "predictions_file": predictionsPath!, "references_file": referencesPath,
             ]
             if let r = retrieval {

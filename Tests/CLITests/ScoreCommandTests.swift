@@ -34,10 +34,12 @@ final class ScoreCommandTests: XCTestCase {
         let result = try CLI.run("muscaps", ["score", predictions.path, references.path, "--out", out.path, "--no-meteor", "--per-track"],
                                  environment: environment)
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("50 tracks, 129 references"), result.stdout)
-        XCTAssertTrue(result.stdout.contains("CIDEr-D   1.3615"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("52 tracks, 133 references"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("CIDEr-D   1.3110"), result.stdout)
         XCTAssertTrue(result.stdout.contains("SPICE     unavailable: "), result.stdout)
-        XCTAssertTrue(result.stdout.contains("\nc50 "), "per-track rows: \(result.stdout)")
+        XCTAssertTrue(result.stdout.contains("\nc52 "), "per-track rows: \(result.stdout)")
+        // c51 and c52 say nothing (empty, whitespace): scored, and named in a warning.
+        XCTAssertTrue(result.stderr.contains("2 tracks have an empty predicted caption") && result.stderr.contains(": c51, c52\n"), result.stderr)
 
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
         let corpus = json["corpus"] as! [String: Double]
@@ -69,6 +71,34 @@ final class ScoreCommandTests: XCTestCase {
         let result = try CLI.run("muscaps", ["score", p.path, r.path, "--no-meteor"], environment: environment)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("2 tracks, 3 references"), result.stdout)
+    }
+
+    /// A prediction that says nothing (empty, whitespace only) is a result: scored 0 as pycocoevalcap scores it,
+    /// the other tracks scored as usual, and a warning on stderr names the tracks.
+    func testBlankPredictionsAreScoredZeroWithAWarning() throws {
+        let dir = try CLI.temporaryDirectory()
+        let p = dir.appendingPathComponent("p.json"), r = dir.appendingPathComponent("r.json"), out = dir.appendingPathComponent("s.json")
+        try write([["track_id": "a", "caption": "a soft piano melody"], ["track_id": "b", "caption": ""],
+                   ["track_id": "c", "caption": " \t "], ["track_id": "d", "caption": "loud rock drums"]], to: p)
+        try write([["track_id": "a", "caption": "a gentle piano melody"], ["track_id": "b", "caption": "a sad violin"],
+                   ["track_id": "c", "caption": "a choir sings"], ["track_id": "d", "caption": "loud rock drums and guitar"]], to: r)
+        let result = try CLI.run("muscaps", ["score", p.path, r.path, "--no-meteor", "--per-track", "--out", out.path], environment: environment)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("4 tracks, 4 references"), result.stdout)
+        XCTAssertTrue(result.stderr.contains("muscaps: warning: 2 tracks have an empty predicted caption"), result.stderr)
+        XCTAssertTrue(result.stderr.contains(": b, c\n"), result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+        XCTAssertEqual(json["blank_predictions"] as? [String], ["b", "c"])
+        let perTrack = Dictionary(uniqueKeysWithValues: (json["per_track"] as! [[String: Any]]).map {
+            ($0["track_id"] as! String, $0["scores"] as! [String: Any])
+        })
+        for track in ["b", "c"] {
+            for metric in ["Bleu_1", "Bleu_4", "ROUGE_L", "CIDEr"] {
+                XCTAssertEqual((perTrack[track]![metric] as! NSNumber).doubleValue, 0, accuracy: 1e-12, "\(track) \(metric)")
+            }
+        }
+        XCTAssertGreaterThan((perTrack["a"]!["Bleu_1"] as! NSNumber).doubleValue, 0.5)
+        XCTAssertGreaterThan((perTrack["d"]!["CIDEr"] as! NSNumber).doubleValue, 0)
     }
 
     /// Each bad file: exit 1 and ONE line on stderr that names the file and says what is wrong.
@@ -103,8 +133,6 @@ final class ScoreCommandTests: XCTestCase {
         try check("float-id.json", #"[{"track_id": 1.5, "caption": "piano"}]"#, expect: "\"track_id\" must be")
         try check("no-caption.json", #"[{"track_id": "a"}]"#, expect: "has no \"caption\"")
         try check("number-caption.json", #"[{"track_id": "a", "caption": 3}]"#, expect: "\"caption\" must be a string")
-        try check("empty-caption.json", #"[{"track_id": "a", "caption": "  "}, {"track_id": "b", "caption": "x"}]"#,
-                  expect: "entry 1 (track a): the caption is empty")
         try check("duplicate.json", #"[{"track_id": "a", "caption": "x"}, {"track_id": "b", "caption": "y"}, {"track_id": "a", "caption": "z"}]"#,
                   expect: "track a has two predictions (entries 1 and 3)")
         // A predicted track with no references: names the references file and the track.

@@ -26,10 +26,22 @@ final class InputAndRetrievalTests: XCTestCase {
         assertInputError(["a": "piano"], ["a": []], .noReferences(tracks: ["a"]), mentions: "no references")
         assertInputError(["a": "piano"], ["a": ["piano"], "z": ["x"], "y": ["x"]],
                          .referencesWithoutCandidate(tracks: ["y", "z"]), mentions: "y, z")
-        assertInputError(["a": " \t"], ["a": ["piano"]], .emptyCandidate(track: "a"), mentions: "empty")
         assertInputError(["a": "piano"], ["a": ["piano", ""]], .emptyReference(track: "a", index: 1), mentions: "reference 2")
         let many = Dictionary(uniqueKeysWithValues: (1...8).map { ("t\($0)", "x") })
         assertInputError(many, [:], .noReferences(tracks: (1...8).map { "t\($0)" }), mentions: "8 tracks have no references: t1, t2, t3, t4, t5, …")
+    }
+
+    /// Empty and whitespace-only predictions are results, not errors: 0 on every metric, the rest scored as usual,
+    /// and the tracks listed for the caller's warning. (The golden set checks the numbers against pycocoevalcap.)
+    func testBlankCandidatesAreScoredAndListed() throws {
+        let scores = try scorer().score(candidates: ["a": "", "b": "soft piano", "c": " \t\u{3000}"],
+                                        references: ["a": ["happy tune"], "b": ["soft piano music"], "c": ["loud drums"]])
+        XCTAssertEqual(scores.blankCandidates, ["a", "c"])
+        for track in ["a", "c"] {
+            XCTAssertEqual(scores.tokenizedCandidates[track], "")
+            for metric in [CaptionMetric.bleu1, .bleu4, .rougeL, .cider] { XCTAssertEqual(scores.perTrack[track]![metric]!, 0, accuracy: 1e-12) }
+        }
+        XCTAssertGreaterThan(scores.perTrack["b"]![.bleu1]!, 0.5)
     }
 
     /// Captions that tokenize to nothing (emoji, punctuation) are valid input, scored as pycocoevalcap does.

@@ -244,11 +244,18 @@ CASES = [
     # same candidate as another case
     ("A soft piano melody with gentle strings.",
      ["A romantic piano and string duet.", "A soft piano piece with gentle string accompaniment."]),
+    # a system that said nothing: an empty candidate scores 0 everywhere, and its references still count in
+    # CIDEr-D's document frequencies (muscaps score accepts it with a warning)
+    ("",
+     ["A bluegrass tune with banjo and fiddle.", "Fast bluegrass picking on a banjo."]),
+    # whitespace only (spaces, a tab, a no-break space): tokenizes to nothing, same as empty
+    ("  \t \u00a0 ",
+     ["A gospel choir singing with an organ.", "Soulful gospel vocals and Hammond organ."]),
 ]
 
 # Sub-corpora: CIDEr's idf depends on the corpus (N = number of cases), so per-case CIDEr only means
 # something inside the corpus it was computed with; with one case ln N = 0 and CIDEr is 0.
-SUBSETS = [["c01", "c02", "c03"], ["c27"]]
+SUBSETS = [["c01", "c02", "c03"], ["c27"], ["c02", "c51", "c52"]]
 
 
 def case_id(i):
