@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "CaptionMetrics"),
         /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
         .target(name: "Captioning", dependencies: ["ThreadSupport", "NeuralCore", "AudioIO", "MusicTagging"]),
+        /// Catalogue batch jobs: catalogue walking, sharding, the resume journal, merging shard outputs.
+        .target(name: "CatalogueBatch", dependencies: ["Captioning", "MusicTagging", "NeuralCore", "AudioIO"]),
         /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
         .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "ThreadSupport", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
         /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.
@@ -66,7 +68,7 @@ let package = Package(
 
         // MARK: Executables: argument parsing and wiring only
         .executableTarget(name: "muscaps", dependencies: [
-            "ThreadSupport", "MusicTagging", "AudioIO", "NeuralCore", "Captioning", "CaptionMetrics",
+            "ThreadSupport", "MusicTagging", "AudioIO", "NeuralCore", "Captioning", "CaptionMetrics", "CatalogueBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -101,6 +103,7 @@ let package = Package(
         .testTarget(name: "CaptioningTests", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
+        .testTarget(name: "CatalogueBatchTests", dependencies: ["CatalogueBatch", "Captioning", "MusicTagging", "AudioIO", "NeuralCore"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "TestServerSupport"]),
     ]
 )

@@ -32,6 +32,8 @@ TEST_PACKAGES=(
   dbus-bin             # D-Bus tests and README scripting lines: dbus-send, dbus-monitor
   libglib2.0-bin       # D-Bus tests and README scripting lines: gdbus
   systemd              # D-Bus tests and README scripting lines: busctl (systemd itself is not started)
+  slurm-wlm munge      # BatchScaleOutTests: a private single-node Slurm (Tools/slurm/local-cluster.sh) runs sbatch --array
+  parallel             # BatchScaleOutTests: GNU parallel runs four shards of muscaps batch
 )
 
 # jackd2 asks about real-time limits during install; answer it up front.

@@ -4,9 +4,18 @@ import Foundation
 import MusicTagging
 import NeuralCore
 
+/// `muscaps index DIR` builds or updates an index; `muscaps index merge` combines a sharded batch's features.
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
+        abstract: "Index a folder of music for text search (`muscaps search`), or merge a batch's features into an index.",
+        subcommands: [IndexBuildCommand.self, IndexMergeCommand.self],
+        defaultSubcommand: IndexBuildCommand.self)
+}
+
+struct IndexBuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
         abstract: "Index a folder of music for text search (`muscaps search`).",
         discussion: """
         Walks DIR for audio files (wav, flac, ogg, opus, mp3, npy; hidden files skipped), cuts each into \

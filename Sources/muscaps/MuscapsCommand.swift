@@ -18,12 +18,13 @@ struct Muscaps: ParsableCommand {
           muscaps eval data/muscaps --split test --model runs/early/best.safetensors --retrieval
           muscaps score predictions.json references.json
           muscaps index ~/Music --out music.idx && muscaps search "calm piano" --index music.idx --model M
+          muscaps batch ~/Music --out runs/music --summary --caption   (resumable; --shard I/N, Slurm arrays)
         Models are found in $MUSCAPS_MODELS, a Models/ folder beside the executable or one of its parents, \
         or ~/.local/share/muscaps/Models.
         """,
         version: MusCapsVersion.string,
         subcommands: [TagCommand.self, FeaturesCommand.self, PrepareCommand.self, ScoreCommand.self,
-                      TrainCommand.self, CaptionCommand.self, EvalCommand.self, BaselineCommand.self, IndexCommand.self, SearchCommand.self])
+                      TrainCommand.self, CaptionCommand.self, EvalCommand.self, BaselineCommand.self, IndexCommand.self, SearchCommand.self, BatchCommand.self])
 }
 
 /// Options every musicnn-based subcommand shares.

@@ -15,6 +15,9 @@ public struct WindowFeatures: Sendable {
     public var duration: Double
     /// Largest absolute sample (0: digital silence).
     public var peak: Float
+    /// The tagger's tag probabilities, `[windows, tags]` row-major (tags in `tagger.model.tags` order):
+    /// the same forward pass gives them, so callers that want tags and captions run musicnn once.
+    public var taggram: [Float] = []
 
     public var count: Int { windows.count }
 
@@ -30,7 +33,7 @@ public struct WindowFeatures: Sendable {
 extension TrackFeatureExtractor {
     /// Decodes `audioPath` (or reads a 16 kHz `.npy`) and returns every window with its features.
     public func extractWindows(audioPath: String) throws -> WindowFeatures {
-        var windows: [AnalysisWindow] = [], values: [Float] = []
+        var windows: [AnalysisWindow] = [], values: [Float] = [], taggram: [Float] = []
         let duration: Double, peak: Float
         if audioPath.lowercased().hasSuffix(".npy") {
             let samples = try NumpyAudio.read(audioPath)
@@ -39,16 +42,18 @@ extension TrackFeatureExtractor {
             tagger.analyze(samples: samples) { window, output in
                 windows.append(window)
                 values.append(contentsOf: output.maxPoolBuffer)
+                taggram.append(contentsOf: output.taggramBuffer)
             }
         } else {
             let info = try tagger.analyze(file: audioPath) { window, output in
                 windows.append(window)
                 values.append(contentsOf: output.maxPoolBuffer)
+                taggram.append(contentsOf: output.taggramBuffer)
             }
             duration = info.duration
             peak = info.peak
         }
-        return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak)
+        return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak, taggram: taggram)
     }
 }
 

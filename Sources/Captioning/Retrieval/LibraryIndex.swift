@@ -25,6 +25,13 @@ public struct LibraryIndex: Sendable {
         public var duration: Double
         public var offset: Int
         public var chunks: Int
+        public init(path: String, signature: String, duration: Double, offset: Int, chunks: Int) {
+            self.path = path
+            self.signature = signature
+            self.duration = duration
+            self.offset = offset
+            self.chunks = chunks
+        }
     }
 
     /// A file that could not be indexed; with its signature it is not retried until it changes.
