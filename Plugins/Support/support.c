@@ -148,6 +148,10 @@ void msp_append_event_json(msp_buffer *buffer, const muscaps_event *event) {
     msp_append_json_string(buffer, event->model ? event->model : "");
     msp_append_string(buffer, ", \"latency_ms\": ");
     msp_append_number(buffer, event->latency_ms, "%.1f");
+    if (MUSCAPS_HAS_FIELD(event, muscaps_event, caption_error) && event->caption_error && event->caption_error[0]) {
+        msp_append_string(buffer, ", \"caption_error\": ");
+        msp_append_json_string(buffer, event->caption_error);
+    }
     msp_append_string(buffer, "}\n");
 }
 

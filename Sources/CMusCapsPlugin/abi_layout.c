@@ -11,7 +11,8 @@ _Static_assert(offsetof(muscaps_event, id) == 8, "muscaps_event layout changed")
 _Static_assert(offsetof(muscaps_event, t0) == 16, "muscaps_event layout changed");
 _Static_assert(offsetof(muscaps_event, text) == 40, "muscaps_event layout changed");
 _Static_assert(offsetof(muscaps_event, final) == 80, "muscaps_event layout changed");
-_Static_assert(MUSCAPS_EVENT_V1_SIZE == 88 && sizeof(muscaps_event) == 88, "muscaps_event ABI-1 size is 88");
+_Static_assert(MUSCAPS_EVENT_V1_SIZE == 88, "muscaps_event ABI-1 size is 88");
+_Static_assert(offsetof(muscaps_event, caption_error) == 88 && sizeof(muscaps_event) == 96, "muscaps_event appended fields");
 _Static_assert(MUSCAPS_PLUGIN_CONFIG_V1_SIZE == 40, "muscaps_plugin_config ABI-1 size is 40");
 _Static_assert(offsetof(muscaps_plugin_config, dbus_connection) == 40 && sizeof(muscaps_plugin_config) == 56,
                "muscaps_plugin_config: the D-Bus fields follow the ABI-1 prefix");

@@ -23,7 +23,7 @@ final class CEventBuilder {
 
     /// Calls `body` with the C form of `event`; the pointers are valid only during the call.
     func withCEvent<R>(_ event: CaptionEvent, _ body: (UnsafePointer<muscaps_event>) -> R) -> R {
-        var needed = event.text.utf8.count + 1 + event.model.utf8.count + 1
+        var needed = event.text.utf8.count + 1 + event.model.utf8.count + 1 + event.captionError.utf8.count + 1
         for tag in event.tags { needed += tag.name.utf8.count + 1 }
         if needed > byteCapacity {
             bytes.deallocate()
@@ -55,6 +55,7 @@ final class CEventBuilder {
         }
         let text = put(event.text)
         let model = put(event.model)
+        let captionError = put(event.captionError)
         for (index, tag) in event.tags.enumerated() {
             tags[index] = muscaps_tag(name: put(tag.name), score: tag.score)
         }
@@ -77,6 +78,7 @@ final class CEventBuilder {
         cEvent.model = model
         cEvent.latency_ms = event.latencyMilliseconds
         cEvent.final = event.isFinal ? 1 : 0
+        cEvent.caption_error = captionError
         return body(&cEvent)
     }
 }

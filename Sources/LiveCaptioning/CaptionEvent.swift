@@ -36,10 +36,13 @@ public struct CaptionEvent: Sendable, Equatable {
     public var latencyMilliseconds: Double
     /// The last revision of this `id`.
     public var isFinal: Bool
+    /// Why the captioner could not describe this span ("" when it did, and for silence and status):
+    /// the event then has tags only. JSON: `caption_error`, present only when not empty.
+    public var captionError: String
 
     public init(id: UInt64 = 0, kind: Kind = .caption, start: Double, end: Double, wallClockStart: Int64 = 0,
                 text: String = "", tags: [Tag] = [], model: String = "", latencyMilliseconds: Double = 0,
-                isFinal: Bool = true) {
+                isFinal: Bool = true, captionError: String = "") {
         self.id = id
         self.kind = kind
         self.start = start
@@ -50,6 +53,7 @@ public struct CaptionEvent: Sendable, Equatable {
         self.model = model
         self.latencyMilliseconds = latencyMilliseconds
         self.isFinal = isFinal
+        self.captionError = captionError
     }
 
     public var duration: Double { end - start }
@@ -73,19 +77,21 @@ extension CaptionEvent {
     ///
     /// Times have millisecond resolution; tags stay in rank order (their scores also give it); `wall` is
     /// ISO 8601 UTC with milliseconds (an integer of nanoseconds would not survive JavaScript's doubles).
+    /// A caption that could not be decoded adds `"caption_error": "…"` at the end.
     public var jsonLine: String {
         var out = "{\"t0\": \(JSONFormat.fixed(start, 3)), \"t1\": \(JSONFormat.fixed(end, 3)), \"kind\": \"\(kind.rawValue)\", "
         out += "\"text\": \(JSONFormat.string(text)), \"tags\": {"
         out += tags.map { "\(JSONFormat.string($0.name)): \(JSONFormat.general(Double($0.score)))" }.joined(separator: ", ")
         out += "}, \"final\": \(isFinal), \"id\": \(id), \"wall\": \"\(ISO8601Milliseconds.format(wallClockStart))\", "
-        out += "\"model\": \(JSONFormat.string(model)), \"latency_ms\": \(JSONFormat.fixed(latencyMilliseconds, 1))}"
-        return out
+        out += "\"model\": \(JSONFormat.string(model)), \"latency_ms\": \(JSONFormat.fixed(latencyMilliseconds, 1))"
+        if !captionError.isEmpty { out += ", \"caption_error\": \(JSONFormat.string(captionError))" }
+        return out + "}"
     }
 }
 
 extension CaptionEvent: Codable {
     enum CodingKeys: String, CodingKey {
-        case start = "t0", end = "t1", kind, text, tags, isFinal = "final", id, wall, model, latency = "latency_ms"
+        case start = "t0", end = "t1", kind, text, tags, isFinal = "final", id, wall, model, latency = "latency_ms", captionError = "caption_error"
     }
 
     struct TagKey: CodingKey {
@@ -116,6 +122,7 @@ extension CaptionEvent: Codable {
         }
         model = try c.decodeIfPresent(String.self, forKey: .model) ?? ""
         latencyMilliseconds = try c.decodeIfPresent(Double.self, forKey: .latency) ?? 0
+        captionError = try c.decodeIfPresent(String.self, forKey: .captionError) ?? ""
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -131,6 +138,7 @@ extension CaptionEvent: Codable {
         try c.encode(ISO8601Milliseconds.format(wallClockStart), forKey: .wall)
         try c.encode(model, forKey: .model)
         try c.encode(latencyMilliseconds, forKey: .latency)
+        if !captionError.isEmpty { try c.encode(captionError, forKey: .captionError) }
     }
 }
 

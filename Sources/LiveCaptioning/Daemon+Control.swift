@@ -21,29 +21,29 @@ struct ControlLoopState {
 
 extension Daemon {
     /// Pushes samples to the pipeline, or discards them while paused; times the work for the status.
-    func feed(_ chunk: UnsafeBufferPointer<Float>, to session: Session) {
+    func feed(_ chunk: UnsafeBufferPointer<Float>, to session: RunningSetup) {
         if controlLoop.paused {
             controlLoop.pausedSamples += chunk.count
             return
         }
         let started = ContinuousClock.now
-        session.pipeline.push(chunk, capturedAt: session.newestSampleTime())
+        session.pipeline.push(chunk, capturedAt: session.capture.newestSampleTime())
         let elapsed = (ContinuousClock.now - started).components
         controlLoop.processingSeconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
         controlLoop.analysedSeconds += Double(chunk.count) / Double(MusicnnTagger.sampleRate)
     }
 
     /// Carries out the commands clients queued, then publishes the snapshot and status.
-    func serveControl(_ session: inout Session) {
+    func serveControl(_ session: RunningSetup) {
         guard let control else { return }
         for pending in control.takeCommands() {
-            pending.completion(carryOut(pending.command, session: &session))
+            pending.completion(carryOut(pending.command, session: session))
         }
         publish(session, to: control)
         control.markReady()
     }
 
-    private func carryOut(_ command: DaemonCommand, session: inout Session) -> Result<DaemonCommandReply, DaemonCommandError> {
+    private func carryOut(_ command: DaemonCommand, session: RunningSetup) -> Result<DaemonCommandReply, DaemonCommandError> {
         switch command {
         case .pause:
             guard !controlLoop.paused else { return .success(.done) }
@@ -68,13 +68,13 @@ extension Daemon {
     }
 
     /// What clients see: the properties (a change bumps the snapshot's version) and GetStatus's figures.
-    private func publish(_ session: Session, to control: DaemonControl) {
+    private func publish(_ session: RunningSetup, to control: DaemonControl) {
         let configuration = self.configuration
-        let capture = session.source.statistics
-        let rate = Double(max(1, session.consumer.inputFormat.sampleRate))
+        let capture = session.capture.source.statistics
+        let rate = Double(max(1, session.capture.consumer.inputFormat.sampleRate))
         let dropped = controlLoop.discardedSeconds + Double(capture.droppedFrames) / rate
         let state: DaemonSnapshot.State
-        switch session.source.state {
+        switch session.capture.source.state {
         case .serverLost, .connecting: state = .waitingForSource
         case .failed: state = .error
         default: state = controlLoop.paused ? .paused : .running

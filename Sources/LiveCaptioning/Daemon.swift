@@ -9,17 +9,24 @@ import Synchronization
 import ThreadSupport
 
 /// `muscapsd` at run time: one capture source → `CaptureConsumer` (16 kHz mono) → `LivePipeline` →
-/// `OutputHost`, driven from the calling thread (the inference thread), until the source ends or a
-/// signal arrives.
+/// `OutputHost`, driven from the thread that calls `run()` (the inference thread), until the source
+/// ends or a signal arrives.
 ///
 /// - SIGINT/SIGTERM: finish the pipeline (the open caption is finalised), flush and shut down the
 ///   outputs (a hung plugin is abandoned after `shutdownTimeout`), stop the source, exit 0.
-/// - SIGHUP: re-read the config file; if it is valid, everything is rebuilt from it (outputs, model,
-///   source) without leaving the process; if not, the error is logged and the running setup stays.
+/// - SIGHUP: re-read the config file, put the command-line options back on top (the command line
+///   wins) and `apply` the result. Only the parts that changed are rebuilt, each built and started
+///   before the old one is stopped; if any cannot be (bad file, missing plugin or model, a source
+///   that cannot be opened) the running setup is kept, the reason logged and announced as a status
+///   event. Kept outputs are flushed.
+/// - `apply(_:)`: the same transactional change from any thread (the D-Bus setters use it).
 /// - Overload (live sources only): when more than a window and two hops of audio wait in the ring, the
 ///   oldest audio is discarded down to one window and a hop, the windows restart after the gap, and
 ///   the drop is counted and announced as a status event — memory never grows and captions stay current.
-public final class Daemon {
+public final class Daemon: @unchecked Sendable {
+    // @unchecked: what other threads may touch (`shared`, `flags`) is behind a Mutex or atomic; the
+    // running setup belongs to the thread in `run()`.
+
     public struct Outcome: Sendable, Equatable {
         public var exitCode: Int32
         public var reason: String
@@ -27,8 +34,9 @@ public final class Daemon {
 
     public let logger: Logger
     public let configurationPath: String?
-    public private(set) var configuration: DaemonConfiguration
-    /// Seconds allowed for outputs to flush and close at shutdown.
+    /// Command-line settings, re-applied over the file on every reload.
+    public let overrides: DaemonConfiguration.Overrides
+    /// Seconds allowed for outputs to flush and close at shutdown (and for removed outputs on a reload).
     public var shutdownTimeout = 3.0
 
     /// Where a control interface (D-Bus) reads state and queues commands; nil without one.
@@ -37,12 +45,31 @@ public final class Daemon {
 
     private let flags = SignalFlags()
     private var signalSources: [DispatchSourceSignal] = []
+    private let shared: Mutex<SharedState>
 
-    public init(configuration: DaemonConfiguration, configurationPath: String?, logger: Logger) {
-        self.configuration = configuration
-        self.configurationPath = configurationPath
-        self.logger = logger
+    private enum Phase { case notStarted, running(pthread_t), stopped }
+
+    /// What other threads read or hand to the run loop.
+    private struct SharedState {
+        var configuration: DaemonConfiguration
+        var phase = Phase.notStarted
+        var pending: [ApplyRequest] = []
+        var statistics = LivePipeline.Statistics()
     }
+
+    public init(configuration: DaemonConfiguration, configurationPath: String?,
+                overrides: DaemonConfiguration.Overrides = .init(), logger: Logger) {
+        self.configurationPath = configurationPath
+        self.overrides = overrides
+        self.logger = logger
+        shared = Mutex(SharedState(configuration: configuration))
+    }
+
+    /// The configuration the daemon runs (after the last successful apply).
+    public var configuration: DaemonConfiguration { shared.withLock { $0.configuration } }
+
+    /// The pipeline's counters (windows, events, caption failures …) as of the last pass of the run loop.
+    public var statistics: LivePipeline.Statistics { shared.withLock { $0.statistics } }
 
     /// Asks the run loop to stop (what SIGTERM does).
     public func requestStop() { flags.stop.store(true, ordering: .relaxed) }
@@ -61,38 +88,101 @@ public final class Daemon {
         }
     }
 
+    /// Makes `newConfiguration` the running one, transactionally: every part that differs (source,
+    /// tagging model, captioner, outputs, hop and other pipeline settings) is built and started first,
+    /// and swapped in only if all of them succeeded; otherwise nothing changes and the error says which
+    /// part was refused and why. Unchanged outputs keep running untouched.
+    ///
+    /// Callable from any thread: while `run()` runs, the change is made on its thread between windows
+    /// and this call waits for it. Before `run()` it only validates and stores the configuration (run
+    /// builds it); after `run()` has returned it throws `.notRunning`.
+    /// - Throws: `ReconfigurationError`.
+    public func apply(_ newConfiguration: DaemonConfiguration) throws -> AppliedChanges {
+        let request = ApplyRequest(newConfiguration)
+        enum Route { case now, queued, before, after }
+        let route: Route = shared.withLock { state in
+            switch state.phase {
+            case let .running(thread):
+                if pthread_equal(thread, pthread_self()) != 0 { return .now }
+                state.pending.append(request)
+                return .queued
+            case .notStarted: return .before
+            case .stopped: return .after
+            }
+        }
+        switch route {
+        case .now:
+            guard let setup = currentSetup else { throw ReconfigurationError.notRunning }
+            return try apply(newConfiguration, to: setup, origin: "apply")
+        case .queued:
+            request.done.wait()
+            return try request.result!.get()
+        case .before:
+            do { try newConfiguration.validate() } catch { throw ReconfigurationError.invalidConfiguration(message: "\(error)") }
+            shared.withLock { $0.configuration = newConfiguration }
+            return AppliedChanges()
+        case .after:
+            throw ReconfigurationError.notRunning
+        }
+    }
+
+    /// What SIGHUP does: the config file re-read, the command-line options put back on top, applied.
+    /// - Throws: `ReconfigurationError` (`.invalidConfiguration` for a file that is missing or invalid).
+    public func reloadConfiguration() throws -> AppliedChanges {
+        let reloaded: DaemonConfiguration
+        do { reloaded = try DaemonConfiguration.load(path: configurationPath, overrides: overrides) } catch {
+            throw ReconfigurationError.invalidConfiguration(message: "\(error)")
+        }
+        return try apply(reloaded)
+    }
+
+    /// The setup `run()` is driving (only read on its thread).
+    private var currentSetup: RunningSetup?
+
     /// Runs until the source ends, fails, or a stop is requested.
     public func run() throws -> Outcome {
-        var session = try Session(configuration: configuration, logger: logger) { [unowned self] in observe($0) }
+        let setup = try RunningSetup(configuration: configuration, logger: logger) { [unowned self] in observe($0) }
+        currentSetup = setup
+        shared.withLock { $0.phase = .running(pthread_self()) }
         defer {
-            session.close(timeout: shutdownTimeout, logger: logger)
+            setup.close(timeout: shutdownTimeout)
             control?.close(reason: "the daemon is stopping")
+            currentSetup = nil
+            let abandoned = shared.withLock { state in
+                state.phase = .stopped
+                state.statistics = setup.pipeline.statistics
+                defer { state.pending = [] }
+                return state.pending
+            }
+            for request in abandoned { request.finish(.failure(.notRunning)) }
         }
-        logger.info("capturing", metadata: ["source": "\(session.source.name)", "format": "\(session.consumer.inputFormat)",
-                                            "outputs": "\(configuration.outputs.joined(separator: ", "))"])
+        logger.info("capturing", metadata: ["source": "\(setup.capture.source.name)", "format": "\(setup.capture.consumer.inputFormat)",
+                                            "outputs": "\(setup.configuration.outputs.joined(separator: ", "))"])
         while true {
             if flags.stop.load(ordering: .relaxed) {
-                session.pipeline.status("stopping on signal")
+                setup.pipeline.status("stopping on signal")
                 return Outcome(exitCode: 0, reason: "signal")
             }
-            if flags.reload.exchange(false, ordering: .relaxed) {
-                if let reloaded = reload() {
-                    session.close(timeout: shutdownTimeout, logger: logger)
-                    configuration = reloaded
-                    session = try Session(configuration: reloaded, logger: logger) { [unowned self] in observe($0) }
-                    session.pipeline.status("configuration reloaded")
-                    logger.info("configuration reloaded", metadata: ["path": "\(configurationPath ?? "-")"])
+            if flags.reload.exchange(false, ordering: .relaxed) { reloadOnSignal(setup) }
+            for request in shared.withLock({ state in defer { state.pending = [] }; return state.pending }) {
+                do { request.finish(.success(try apply(request.configuration, to: setup, origin: "apply"))) } catch let error as ReconfigurationError {
+                    request.finish(.failure(error))
+                } catch {
+                    request.finish(.failure(.invalidConfiguration(message: "\(error)")))
                 }
             }
-            serveControl(&session)
-            controlLoop.discardedSeconds += session.discardBacklogIfBehind(logger: logger)
-            let result = try session.consumer.pull(timeout: 0.25) { chunk in feed(chunk, to: session) }
-            session.reportStateChanges(logger: logger)
+            serveControl(setup)
+            controlLoop.discardedSeconds += setup.discardBacklogIfBehind()
+            let capture = setup.capture
+            let result = try capture.consumer.pull(timeout: 0.25) { chunk in feed(chunk, to: setup) }
+            reportStateChanges(capture, setup.pipeline)
+            let statistics = setup.pipeline.statistics
+            shared.withLock { $0.statistics = statistics }
             if result == .ended {
-                switch session.source.state {
+                switch capture.source.state {
                 case let .failed(reason):
-                    session.pipeline.status("source failed: \(reason)")
-                    logger.error("source failed", metadata: ["source": "\(session.source.name)", "reason": "\(reason)"])
+                    setup.pipeline.status("source failed: \(reason)")
+                    logger.error("source failed", metadata: ["source": "\(capture.source.name)", "reason": "\(reason)"])
                     return Outcome(exitCode: 1, reason: "source failed: \(reason)")
                 default:
                     return Outcome(exitCode: 0, reason: "end of stream")
@@ -101,133 +191,46 @@ public final class Daemon {
         }
     }
 
-    /// The config file re-read, or nil (logged) if it is missing or invalid.
-    private func reload() -> DaemonConfiguration? {
-        guard let configurationPath else {
-            logger.notice("SIGHUP: no --config file to reload")
-            return nil
-        }
+    /// Applies on the run loop's thread; logs and announces the outcome either way.
+    private func apply(_ newConfiguration: DaemonConfiguration, to setup: RunningSetup, origin: String) throws -> AppliedChanges {
         do {
-            let reloaded = try DaemonConfiguration.load(path: configurationPath)
-            try reloaded.validate()
-            return reloaded
-        } catch {
-            logger.error("SIGHUP: keeping the running configuration", metadata: ["error": "\(error)"])
-            return nil
-        }
-    }
-}
-
-/// What the signal handlers tell the run loop.
-final class SignalFlags: Sendable {
-    let stop = Atomic<Bool>(false)
-    let reload = Atomic<Bool>(false)
-}
-
-/// One configuration's worth of running parts.
-struct Session {
-    let source: any CaptureSource
-    let consumer: CaptureConsumer
-    let pipeline: LivePipeline
-    let outputs: OutputHost
-    let isLive: Bool
-    private let backlogLimit: Int
-    private let backlogKeep: Int
-    private let discardBuffer: UnsafeMutableBufferPointer<Float>
-    private var lastState: CaptureState
-    private var closed = false
-
-    init(configuration: DaemonConfiguration, logger: Logger, observer: ((CaptionEvent) -> Void)? = nil) throws {
-        try configuration.validate()
-        let spec = try CaptureSpec(parsing: configuration.source)
-        let specs = try configuration.outputs.map(OutputSpec.init(parsing:))
-        var searchPath = PluginSearchPath.standard()
-        if !configuration.pluginPath.isEmpty {
-            searchPath = PluginSearchPath(directories: configuration.pluginPath + searchPath.directories)
-        }
-        BLAS.threadCount = 1
-        // The captioner: the one named, else the shipped default if there is one; "none" turns it off.
-        var captioner: ModelCaptioner?
-        let captionerPath = configuration.captioner ?? CaptioningModelBundle.locateDefault()?.path
-        if let captionerPath, captionerPath != "none" {
-            captioner = try ModelCaptioner(bundle: try CaptioningModelBundle.load(URL(fileURLWithPath: captionerPath)), beamWidth: configuration.beam)
-        }
-        if let captioner, let trainedOn = captioner.taggerName, trainedOn != configuration.model.lowercased() {
-            guard configuration.model == DaemonConfiguration().model else {
-                throw CaptionerError(message: "the captioning model was trained on musicnn-\(trainedOn) features; use --model \(trainedOn) (or --captioner none)")
-            }
-        }
-        let taggerName = captioner?.taggerName ?? configuration.model
-        let model = try Musicnn(contentsOf: try MusicnnModelName.resolve(taggerName))
-        outputs = try OutputHost.start(specs, searchPath: searchPath, queueCapacity: configuration.queueSize, logger: logger)
-        let outputs = self.outputs
-        pipeline = LivePipeline(
-            model: model, captioner: captioner,
-            settings: .init(hopSeconds: configuration.hop, contextSeconds: configuration.context,
-                            silenceThreshold: configuration.silenceThreshold, topTags: configuration.topTags)) {
-            outputs.emit($0)
-            observer?($0)
-        }
-        var options = CaptureOptions()
-        options.ringSizing = RingSizing(windowSeconds: 2.992, hopSeconds: configuration.hop, slackSeconds: 1)
-        if case let .file(path, realtime, loop) = spec, configuration.loop, !loop {
-            source = CaptureSpec.file(path: path, realtime: realtime, loop: true).makeSource(options: options)
-        } else {
-            source = spec.makeSource(options: options)
-        }
-        do { try source.start() } catch {
-            _ = outputs.shutdown(timeout: 3)
+            let changes = try setup.apply(newConfiguration, shutdownTimeout: shutdownTimeout)
+            shared.withLock { $0.configuration = newConfiguration }
+            setup.pipeline.status("configuration \(origin == "SIGHUP" ? "reloaded" : "changed"): \(changes)")
+            logger.info("configuration \(origin == "SIGHUP" ? "reloaded" : "changed")", metadata: ["changed": "\(changes)", "by": "\(origin)"])
+            return changes
+        } catch let error as ReconfigurationError {
+            setup.pipeline.status("configuration refused, running setup kept: \(error)")
+            logger.error("\(origin): keeping the running configuration", metadata: ["refused": "\(error.part)", "error": "\(error)"])
             throw error
         }
-        consumer = try CaptureConsumer(source: source)
-        // Live sources cannot wait for inference, so a backlog is dropped (oldest first). Files and
-        // stdin are lossless instead: their readers wait for room in the ring (back-pressure), which
-        // is right for piped files and leaves a real-time producer on stdin to its pipe's buffering.
-        switch spec {
-        case .pulse, .jack: isLive = true
-        case let .file(_, realtime, _): isLive = realtime
-        case .stdin: isLive = false
+    }
+
+    /// SIGHUP: the file again, the command line on top, applied; kept outputs are asked to flush.
+    private func reloadOnSignal(_ setup: RunningSetup) {
+        guard configurationPath != nil else {
+            logger.notice("SIGHUP: no --config file to reload")
+            return
         }
-        let format = consumer.inputFormat
-        let frame = format.channels
-        backlogLimit = Int((2.992 + 2 * configuration.hop) * Double(format.sampleRate)) * frame
-        backlogKeep = Int((2.992 + configuration.hop) * Double(format.sampleRate)) * frame
-        discardBuffer = .allocate(capacity: 4_096 * frame)
-        discardBuffer.initialize(repeating: 0)
-        lastState = source.state
-    }
-
-    /// When the newest sample in the ring was captured (for latency).
-    func newestSampleTime() -> UInt64 {
-        let age = consumer.source.ring?.secondsSinceLastWrite ?? 0
-        return Monotonic.now() &- UInt64(max(0, age) * 1e9)
-    }
-
-    /// Drops the oldest audio when a live source is ahead of inference by more than a window and two hops.
-    /// Returns the seconds discarded.
-    @discardableResult
-    func discardBacklogIfBehind(logger: Logger) -> Double {
-        guard isLive, let ring = source.ring, ring.readable > backlogLimit else { return 0 }
-        var toDiscard = ring.readable - backlogKeep
-        toDiscard -= toDiscard % consumer.inputFormat.channels
-        var discarded = 0
-        while discarded < toDiscard {
-            let count = min(discardBuffer.count, toDiscard - discarded)
-            let got = ring.read(into: UnsafeMutableBufferPointer(rebasing: discardBuffer[0..<count]))
-            if got == 0 { break }
-            discarded += got
+        do {
+            let reloaded: DaemonConfiguration
+            do { reloaded = try DaemonConfiguration.load(path: configurationPath, overrides: overrides) } catch {
+                let refusal = ReconfigurationError.invalidConfiguration(message: "\(error)")
+                setup.pipeline.status("configuration refused, running setup kept: \(refusal)")
+                logger.error("SIGHUP: keeping the running configuration", metadata: ["refused": "\(refusal.part)", "error": "\(refusal)"])
+                return
+            }
+            _ = try apply(reloaded, to: setup, origin: "SIGHUP")
+        } catch {
+            // Logged and announced by apply.
         }
-        let seconds = Double(discarded / consumer.inputFormat.channels) / Double(consumer.inputFormat.sampleRate)
-        pipeline.skip(seconds: seconds)
-        pipeline.status(String(format: "inference fell behind: skipped %.1f s of audio", seconds))
-        logger.warning("inference fell behind; oldest audio dropped", metadata: ["seconds": "\(seconds)"])
-        return seconds
+        for output in setup.outputs.outputs { _ = output.requestFlush() }
     }
 
-    mutating func reportStateChanges(logger: Logger) {
-        let state = source.state
-        guard state != lastState else { return }
-        lastState = state
+    private func reportStateChanges(_ capture: CapturePart, _ pipeline: LivePipeline) {
+        let state = capture.source.state
+        guard state != capture.lastState else { return }
+        capture.lastState = state
         switch state {
         case .serverLost, .running, .connecting:
             pipeline.status("source \(state)")
@@ -235,28 +238,25 @@ struct Session {
         default: break
         }
     }
+}
 
-    mutating func close(timeout: Double, logger: Logger? = nil) {
-        guard !closed else { return }
-        closed = true
-        source.stop()
-        pipeline.finish()
-        if let logger {
-            let stats = pipeline.statistics, capture = source.statistics
-            var metadata: Logger.Metadata = [
-                "windows": "\(stats.windows)", "silent": "\(stats.silentWindows)", "dropped_windows": "\(stats.droppedWindows)",
-                "events": "\(stats.events)", "captured_frames": "\(capture.capturedFrames)", "overrun_frames": "\(capture.droppedFrames)",
-            ]
-            if let latency = pipeline.latencySummary() {
-                metadata["latency_ms_p50"] = "\(String(format: "%.1f", latency.p50))"
-                metadata["latency_ms_p99"] = "\(String(format: "%.1f", latency.p99))"
-                metadata["latency_ms_max"] = "\(String(format: "%.1f", latency.maximum))"
-            }
-            for output in outputs.statistics { metadata["output_\(output.output)_dropped"] = "\(output.dropped)" }
-            logger.info("summary", metadata: metadata)
-        }
-        _ = outputs.flush(timeout: timeout)
-        _ = outputs.shutdown(timeout: timeout)
-        discardBuffer.deallocate()
+/// A configuration handed to the run loop by another thread, and its outcome.
+private final class ApplyRequest: @unchecked Sendable {
+    // @unchecked: `result` is written once before `done` is signalled and read only after waiting on it.
+    let configuration: DaemonConfiguration
+    var result: Result<AppliedChanges, ReconfigurationError>?
+    let done = DispatchSemaphore(value: 0)
+
+    init(_ configuration: DaemonConfiguration) { self.configuration = configuration }
+
+    func finish(_ result: Result<AppliedChanges, ReconfigurationError>) {
+        self.result = result
+        done.signal()
     }
+}
+
+/// What the signal handlers tell the run loop.
+final class SignalFlags: Sendable {
+    let stop = Atomic<Bool>(false)
+    let reload = Atomic<Bool>(false)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MusicTagging
 import ThreadSupport
 
@@ -8,7 +9,9 @@ public protocol ContextCaptioner: AnyObject {
     /// Model id for events, e.g. "muscaps-early-musicnn-mtt".
     var identifier: String { get }
     /// A caption for `chunks` feature rows of `dimension` values (oldest first), or "" if none.
-    func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) -> String
+    /// Throws when the model cannot decode them; the pipeline counts that, reports it in the event
+    /// (`CaptionEvent.captionError`) and logs it, and the window keeps its tags.
+    func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) throws -> String
 }
 
 /// The daemon's inference side, the same windows and network as `muscaps tag`:
@@ -43,6 +46,8 @@ public final class LivePipeline {
         public var silentWindows = 0
         public var droppedWindows = 0
         public var events = 0
+        /// Windows whose caption could not be decoded (the event carries the reason, the text is empty).
+        public var captionFailures = 0
     }
 
     /// Latency from the newest captured sample of a window to its event reaching the sink, over the
@@ -55,23 +60,25 @@ public final class LivePipeline {
     }
     public static let latencyCapacity = 8_192
 
-    public let settings: Settings
-    public let model: Musicnn
-    public let captioner: ContextCaptioner?
+    public private(set) var settings: Settings
+    public private(set) var model: Musicnn
+    public private(set) var captioner: ContextCaptioner?
     public private(set) var statistics = Statistics()
 
     private var windower: MelWindower
-    private let output: MusicnnOutput
-    private let modelIdentifier: String
+    private var output: MusicnnOutput
+    private var modelIdentifier: String
     private var merger = CaptionMerger()
     private let sink: (CaptionEvent) -> Void
+    private let logger: Logger
+    private var captionFailureLog = RateLimitedReport()
     /// Ring of the newest windows' max_pool features, `historyCapacity × 753`.
-    private let history: UnsafeMutableBufferPointer<Float>
-    private let historyCapacity: Int
+    private var history: UnsafeMutableBufferPointer<Float>
+    private var historyCapacity: Int
     private var historyCount = 0
     private var historyNewest = -1
     /// Gathered context rows for the captioner.
-    private let contextRows: UnsafeMutableBufferPointer<Float>
+    private var contextRows: UnsafeMutableBufferPointer<Float>
     private let wallClockOrigin: Int64
     /// Ring of recent per-window latencies (ms), preallocated.
     private var latencies: [Double]
@@ -82,23 +89,81 @@ public final class LivePipeline {
     /// - Parameters:
     ///   - wallClockOrigin: wall-clock time of media time 0 (ns since the epoch).
     ///   - sink: receives every event, on the caller's thread.
+    ///   - logger: where caption failures are reported (the first at once, then at most every 10 s).
     public init(model: Musicnn, captioner: ContextCaptioner?, settings: Settings,
-                wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), sink: @escaping (CaptionEvent) -> Void) {
+                wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), logger: Logger = Logger(label: "muscaps.pipeline"),
+                sink: @escaping (CaptionEvent) -> Void) {
         self.model = model
         self.captioner = captioner
         self.settings = settings
         self.sink = sink
+        self.logger = logger
         self.wallClockOrigin = wallClockOrigin
         windower = MelWindower(hopFrames: settings.hopFrames)
         output = MusicnnOutput(tagCount: model.tags.count)
-        modelIdentifier = captioner?.identifier ?? "musicnn-\(model.name.prefix(3).lowercased())"
-        let framesPerSecond = 1 / MelWindower.frameSeconds
-        historyCapacity = max(1, Int((settings.contextSeconds * framesPerSecond / Double(settings.hopFrames)).rounded(.up)) + 1)
-        history = .allocate(capacity: historyCapacity * Musicnn.featureChannels)
-        history.initialize(repeating: 0)
-        contextRows = .allocate(capacity: historyCapacity * Musicnn.featureChannels)
-        contextRows.initialize(repeating: 0)
+        modelIdentifier = Self.identifier(model: model, captioner: captioner)
+        historyCapacity = Self.historyCapacity(settings)
+        history = Self.allocateRows(historyCapacity)
+        contextRows = Self.allocateRows(historyCapacity)
         latencies = [Double](repeating: 0, count: Self.latencyCapacity)
+    }
+
+    private static func identifier(model: Musicnn, captioner: ContextCaptioner?) -> String {
+        captioner?.identifier ?? "musicnn-\(model.name.prefix(3).lowercased())"
+    }
+
+    /// Windows of features the context can need: `context` seconds of hops, plus the newest.
+    private static func historyCapacity(_ settings: Settings) -> Int {
+        let framesPerSecond = 1 / MelWindower.frameSeconds
+        return max(1, Int((settings.contextSeconds * framesPerSecond / Double(settings.hopFrames)).rounded(.up)) + 1)
+    }
+
+    private static func allocateRows(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        let rows = UnsafeMutableBufferPointer<Float>.allocate(capacity: count * Musicnn.featureChannels)
+        rows.initialize(repeating: 0)
+        return rows
+    }
+
+    /// Switches to another tagger, captioner and/or settings mid-stream (a daemon reload), keeping media
+    /// time, caption ids and statistics. The open caption is finalised first (it was made by the old
+    /// setup). Windows restart (the audio not yet analysed is dropped) only if the hop changed; the
+    /// captioning context is cleared if its features can no longer be used (another tagger, hop or
+    /// context length). Allocates the new buffers here, never per window.
+    public func reconfigure(model: Musicnn, captioner: ContextCaptioner?, settings: Settings) {
+        merger.finish(emit: forward)
+        let hopChanged = settings.hopFrames != self.settings.hopFrames
+        let contextChanged = settings.contextSeconds != self.settings.contextSeconds
+        if hopChanged { restartWindows() }
+        if hopChanged || contextChanged {
+            history.deallocate()
+            contextRows.deallocate()
+            historyCapacity = Self.historyCapacity(settings)
+            history = Self.allocateRows(historyCapacity)
+            contextRows = Self.allocateRows(historyCapacity)
+            historyCount = 0
+            historyNewest = -1
+        }
+        if model !== self.model {
+            historyCount = 0
+            if model.tags.count != self.model.tags.count { output = MusicnnOutput(tagCount: model.tags.count) }
+        }
+        self.model = model
+        self.captioner = captioner
+        self.settings = settings
+        modelIdentifier = Self.identifier(model: model, captioner: captioner)
+    }
+
+    /// Emits the open caption's final revision now (before the outputs or models change under it); the
+    /// next window starts a new caption.
+    public func finalizeOpenCaption() {
+        merger.finish(emit: forward)
+    }
+
+    /// The audio source changed (a daemon reload): what comes next does not continue what came before,
+    /// so the open caption is finalised and windows and context restart; media time keeps counting.
+    public func restartAfterSourceChange() {
+        merger.finish(emit: forward)
+        restartWindows()
     }
 
     /// Percentiles of the recorded latencies (nil before any window with a capture time).
@@ -137,7 +202,13 @@ public final class LivePipeline {
             statistics.droppedWindows += max(1, Int((seconds / (Double(settings.hopFrames) * MelWindower.frameSeconds)).rounded()))
         }
         merger.finish(emit: forward)
-        mediaOffset += Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) + seconds
+        restartWindows()
+        mediaOffset += seconds
+    }
+
+    /// New windows from the current media time on; the context is cleared.
+    private func restartWindows() {
+        mediaOffset += Double(windower.streamLength) / Double(MusicnnTagger.sampleRate)
         windower = MelWindower(hopFrames: settings.hopFrames)
         historyCount = 0
         lastEnd = 0
@@ -173,8 +244,12 @@ public final class LivePipeline {
             event.tags = topTags(output.taggramBuffer, names: model.tags, count: settings.topTags).map { CaptionEvent.Tag($0.tag, $0.probability) }
             if let captioner {
                 let chunks = gatherContext()
-                event.text = captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * Musicnn.featureChannels)]),
-                                               chunks: chunks, dimension: Musicnn.featureChannels)
+                do {
+                    event.text = try captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * Musicnn.featureChannels)]),
+                                                       chunks: chunks, dimension: Musicnn.featureChannels)
+                } catch {
+                    reportCaptionFailure(error, event: &event)
+                }
             }
         }
         if let capturedAt {
@@ -187,6 +262,19 @@ public final class LivePipeline {
             let milliseconds = Monotonic.secondsSince(capturedAt) * 1000
             latencies[latencyCount % Self.latencyCapacity] = milliseconds
             latencyCount += 1
+        }
+    }
+
+    /// A caption that could not be decoded: counted, said in the event, logged (rate-limited).
+    private func reportCaptionFailure(_ error: Error, event: inout CaptionEvent) {
+        statistics.captionFailures += 1
+        let reason = "\(error)"
+        event.captionError = reason.isEmpty ? "caption decoding failed" : reason
+        let total = UInt64(statistics.captionFailures)
+        if captionFailureLog.shouldReport(total: total) {
+            logger.error("a caption could not be decoded; the event has tags only",
+                         metadata: ["reason": "\(event.captionError)", "failures": "\(total)", "since_last_report": "\(captionFailureLog.sinceLast)",
+                                    "model": "\(modelIdentifier)"])
         }
     }
 

@@ -30,11 +30,15 @@ public final class ModelCaptioner: ContextCaptioner {
     /// The tagging model the captioner was trained with ("mtt" for musicnn-mtt), if it says.
     public var taggerName: String? { bundle.musicnnModel?.rawValue }
 
-    public func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) -> String {
+    /// Throws (the decoder's reason) when the features do not fit the model; the pipeline reports it.
+    public func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) throws -> String {
         guard chunks > 0 else { return "" }
-        let decoded: DecodedCaption?
-        if let beam { decoded = try? beam.decode(features: features, chunkCount: chunks) } else { decoded = try? greedy?.decode(features: features, chunkCount: chunks) }
-        return decoded.map { $0.sentence(bundle.vocabulary) } ?? ""
+        guard dimension == bundle.model.configuration.audioFeatureSize else {
+            throw CaptionerError(message: "\(dimension)-d features for a model of \(bundle.model.configuration.audioFeatureSize)-d features")
+        }
+        let decoded: DecodedCaption
+        if let beam { decoded = try beam.decode(features: features, chunkCount: chunks) } else { decoded = try greedy!.decode(features: features, chunkCount: chunks) }
+        return decoded.sentence(bundle.vocabulary)
     }
 }
 

@@ -52,6 +52,45 @@ public final class OutputHost: Sendable {
         return OutputHost(outputs: started, logger: logger)
     }
 
+    /// Stages a change to the outputs `specs` name: an output whose plugin file, options and queue size
+    /// are unchanged is KEPT (the same running instance, not re-opened); the others are started now.
+    /// Nothing running is stopped here: `OutputTransition.commit` shuts the outputs that are no longer
+    /// wanted down, `rollBack` the ones just started. If any output cannot be started, the ones this
+    /// call started are shut down and `OutputRejection` names the spec.
+    public func transition(to specs: [OutputSpec], searchPath: PluginSearchPath = .standard(), hostVersion: String = "muscaps",
+                           queueCapacity: Int = 256, startTimeout: Double = 5) throws -> OutputTransition {
+        var unclaimed = outputs
+        var next: [PluginOutput] = [], added: [PluginOutput] = []
+        var names = Set(outputs.map(\.name))
+        do {
+            for spec in specs {
+                let library: PluginLibrary
+                do { library = try PluginLibrary.load(spec.plugin, searchPath: searchPath) } catch { throw OutputRejection(spec: spec, reason: "\(error)") }
+                if let index = unclaimed.firstIndex(where: { $0.library.path == library.path && $0.options == spec.options && $0.queueCapacity == queueCapacity }) {
+                    next.append(unclaimed.remove(at: index))
+                    continue
+                }
+                var name = library.name, uses = 1
+                while names.contains(name) {
+                    uses += 1
+                    name = "\(library.name)#\(uses)"
+                }
+                names.insert(name)
+                do {
+                    let output = try PluginOutput.start(library: library, name: name, options: spec.options, hostVersion: hostVersion,
+                                                        queueCapacity: queueCapacity, startTimeout: startTimeout, logger: logger)
+                    added.append(output)
+                    next.append(output)
+                } catch { throw OutputRejection(spec: spec, reason: "\(error)") }
+                logger.info("output '\(name)': plugin \(library.label)\(spec.options.isEmpty ? "" : " with \(spec)")")
+            }
+        } catch {
+            _ = OutputHost(outputs: added, logger: logger).shutdown(timeout: 2)
+            throw error
+        }
+        return OutputTransition(host: OutputHost(outputs: next, logger: logger), added: added, removed: unclaimed, logger: logger)
+    }
+
     /// Hands the event to every output. O(1) per output; never waits for a plugin.
     public func emit(_ event: CaptionEvent) {
         // An index loop: unoptimised builds allocate for a `for-in` over the array on every call.
@@ -82,6 +121,33 @@ public final class OutputHost: Sendable {
     }
 
     public var statistics: [PluginOutput.Statistics] { outputs.map(\.statistics) }
+}
+
+/// A staged change of the output set (`OutputHost.transition(to:)`): `host` is the new set, in the
+/// order of the specs; `added` were started for it; `removed` are still running until `commit`.
+public struct OutputTransition: Sendable {
+    public let host: OutputHost
+    public let added: [PluginOutput]
+    public let removed: [PluginOutput]
+    let logger: Logger
+
+    /// Stops the outputs that are no longer wanted (they deliver and flush what they have queued),
+    /// waiting at most `timeout` seconds.
+    public func commit(timeout: Double) {
+        if !removed.isEmpty { OutputHost(outputs: removed, logger: logger).shutdown(timeout: timeout) }
+    }
+
+    /// Abandons the change: stops the outputs it started; the old set is untouched.
+    public func rollBack(timeout: Double) {
+        if !added.isEmpty { OutputHost(outputs: added, logger: logger).shutdown(timeout: timeout) }
+    }
+}
+
+/// An output that could not be started, and why (the plugin's own one-line reason).
+public struct OutputRejection: Error, CustomStringConvertible {
+    public let spec: OutputSpec
+    public let reason: String
+    public var description: String { reason }
 }
 
 /// Names the output plugin a fatal signal happened in. Plugins run inside the daemon, so a plugin

@@ -52,6 +52,8 @@ public final class PluginOutput: @unchecked Sendable {
     /// The output's name in logs ("file", or "file#2" for a second file output).
     public let name: String
     public let library: PluginLibrary
+    /// The options the instance was created with (an output is kept across a reload only if they are unchanged).
+    public let options: [OutputSpec.Option]
     public let queueCapacity: Int
     private let logger: Logger
 
@@ -79,7 +81,7 @@ public final class PluginOutput: @unchecked Sendable {
     public static func start(library: PluginLibrary, name: String, options: [OutputSpec.Option] = [],
                              hostVersion: String = "muscaps", queueCapacity: Int = 256, startTimeout: Double = 5,
                              logger: Logger = Logger(label: "muscaps.outputs")) throws -> PluginOutput {
-        let output = PluginOutput(library: library, name: name, queueCapacity: queueCapacity, logger: logger)
+        let output = PluginOutput(library: library, name: name, options: options, queueCapacity: queueCapacity, logger: logger)
         let thread = Thread { output.run(options: options, hostVersion: hostVersion) }
         thread.name = String("out-\(name)".prefix(15)) // Linux thread names hold 15 bytes
         thread.start()
@@ -97,9 +99,10 @@ public final class PluginOutput: @unchecked Sendable {
         }
     }
 
-    private init(library: PluginLibrary, name: String, queueCapacity: Int, logger: Logger) {
+    private init(library: PluginLibrary, name: String, options: [OutputSpec.Option], queueCapacity: Int, logger: Logger) {
         precondition(queueCapacity > 0, "queueCapacity must be positive")
         self.library = library
+        self.options = options
         self.name = name
         self.queueCapacity = queueCapacity
         var logger = logger

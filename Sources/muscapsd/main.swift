@@ -26,7 +26,9 @@ struct MuscapsDaemon: ParsableCommand {
           dbus[:interim=no]              Caption/Silence signals on the daemon's D-Bus object
         D-Bus: the daemon serves org.muscaps.Daemon1 at /org/muscaps/Daemon1 on the session bus (when there
         is one), on the system bus with --system-bus, or not at all with --bus none (docs/DBUS.md).
-        Signals: SIGINT/SIGTERM stop cleanly (outputs flushed, files closed); SIGHUP reloads --config.
+        Signals: SIGINT/SIGTERM stop cleanly (outputs flushed, files closed); SIGHUP re-reads --config with
+        the command-line options on top and changes only what changed; if a part cannot be started the
+        running setup is kept and the reason logged.
         Captions need a captioning model (--captioner, or the shipped default in Models/captioning when
         there is one); without one the daemon emits tags only, and says so in each event's model id.
         Plugins run in-process: a plugin that crashes takes the daemon with it, and the crash report
@@ -92,26 +94,24 @@ struct MuscapsDaemon: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String = "info"
 
-    /// The file's settings with the command line's on top.
-    func effectiveConfiguration() throws -> DaemonConfiguration {
-        var configuration = try config.map(DaemonConfiguration.load(path:)) ?? DaemonConfiguration()
-        if let source { configuration.source = source }
-        if !outputs.isEmpty { configuration.outputs = outputs }
-        if let model { configuration.model = model }
-        if let captioner { configuration.captioner = captioner }
-        if let beam { configuration.beam = beam }
-        if let hop { configuration.hop = hop }
-        if let context { configuration.context = context }
-        if let silenceThreshold { configuration.silenceThreshold = silenceThreshold }
-        if let topTags { configuration.topTags = topTags }
-        if loop { configuration.loop = true }
-        if let queueSize { configuration.queueSize = queueSize }
-        if !pluginPath.isEmpty { configuration.pluginPath = pluginPath + configuration.pluginPath }
-        if let bus { configuration.bus = bus }
-        if systemBus { configuration.bus = "system" }
-        if let busNameSuffix { configuration.busNameSuffix = busNameSuffix }
-        try configuration.validate()
-        return configuration
+    /// The command line's settings; they win over the config file, at start and on every SIGHUP.
+    var overrides: DaemonConfiguration.Overrides {
+        var overrides = DaemonConfiguration.Overrides()
+        overrides.source = source
+        overrides.outputs = outputs
+        overrides.model = model
+        overrides.captioner = captioner
+        overrides.beam = beam
+        overrides.hop = hop
+        overrides.context = context
+        overrides.silenceThreshold = silenceThreshold
+        overrides.topTags = topTags
+        overrides.loop = loop
+        overrides.queueSize = queueSize
+        overrides.pluginPath = pluginPath
+        overrides.bus = systemBus ? "system" : bus
+        overrides.busNameSuffix = busNameSuffix
+        return overrides
     }
 
     func validate() throws {
@@ -125,7 +125,7 @@ struct MuscapsDaemon: ParsableCommand {
             return
         }
         let configuration: DaemonConfiguration
-        do { configuration = try effectiveConfiguration() } catch {
+        do { configuration = try DaemonConfiguration.load(path: config, overrides: overrides) } catch {
             throw DaemonFailure(message: "\(error)")
         }
         LoggingSystem.bootstrap { label in
@@ -134,7 +134,7 @@ struct MuscapsDaemon: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "muscapsd")
-        let daemon = Daemon(configuration: configuration, configurationPath: config, logger: logger)
+        let daemon = Daemon(configuration: configuration, configurationPath: config, overrides: overrides, logger: logger)
         let service = try joinBus(configuration, daemon: daemon, logger: logger)
         daemon.handleSignals()
         let outcome: Daemon.Outcome
@@ -178,6 +178,7 @@ extension MuscapsDaemon {
 
 /// Lets the bus thread stop the daemon (`requestStop` only sets an atomic flag).
 struct Stopper: @unchecked Sendable { let daemon: Daemon }
+
 
 /// A one-line error for stderr (ArgumentParser prints "Error: <message>").
 struct DaemonFailure: Error, CustomStringConvertible {

@@ -184,6 +184,94 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(child.wait(timeout: 30), 0)
     }
 
+    /// 4 s of the piano fixture then 4 s of digital silence, at 16 kHz: looped in real time it makes a
+    /// new event (caption or silence) every few seconds even though identical windows merge.
+    private func pianoAndSilence() throws -> String {
+        let piano = try AudioFileDecoder.decode(self.piano).samples
+        let clip = Array(piano.prefix(4 * 16_000)) + [Float](repeating: 0, count: 4 * 16_000)
+        let path = scratch.file("piano-and-silence.wav")
+        try AudioFileWriter.write(clip, channels: 1, sampleRate: 16_000, format: .wavFloat, to: path)
+        return path
+    }
+
+    /// Caption and silence events in a JSON Lines file, in order.
+    private func windowEvents(_ path: String) -> [Event] {
+        ((try? events(contents(path))) ?? []).filter { $0.kind == "caption" || $0.kind == "silence" }
+    }
+
+    /// Waits until `path` holds more caption/silence events than `count`: the daemon is still captioning into it.
+    private func eventsKeepArriving(_ path: String, after count: Int, _ message: String) {
+        XCTAssertTrue(TestTools.waitFor(30) { windowEvents(path).count > count }, "no new events after \(message): \(contents(path).suffix(600))")
+    }
+
+    func testSIGHUPWithAPartThatCannotStartKeepsTheRunningSetup() throws {
+        let clip = try pianoAndSilence()
+        let log = scratch.file("live.jsonl"), config = scratch.file("muscapsd.toml")
+        let good = "source = \"file:\(clip):realtime:loop\"\noutputs = [\"file:\(log)\"]\ncaptioner = \"none\"\n"
+        try good.write(toFile: config, atomically: true, encoding: .utf8)
+        let (child, _, err) = try startDaemon(["--config", config], environment: ["PULSE_SERVER": "unix:/nonexistent/native"])
+        defer { if child.isRunning { child.signal(SIGKILL); _ = child.wait(timeout: 10) } }
+        try waitForCapture(child, stderr: err)
+        eventsKeepArriving(log, after: 0, "start")
+        // Each config parses and validates, but names a part that cannot be built.
+        let refusals: [(config: String, stderr: String)] = [
+            (good.replacingOccurrences(of: "outputs = [\"file:\(log)\"]", with: "outputs = [\"file:\(log)\", \"nosuchplugin\"]"),
+             "cannot start output 'nosuchplugin': no output plugin named 'nosuchplugin'"),
+            (good + "model = \"/no/such/tagger.safetensors\"\n", "cannot use tagging model '/no/such/tagger.safetensors'"),
+            (good.replacingOccurrences(of: "captioner = \"none\"", with: "captioner = \"/no/such/captioner.safetensors\""),
+             "cannot use captioning model '/no/such/captioner.safetensors'"),
+            (good.replacingOccurrences(of: "file:\(clip):realtime:loop", with: "file:/no/such/audio.wav"), "cannot use source 'file:/no/such/audio.wav'"),
+            (good.replacingOccurrences(of: "file:\(clip):realtime:loop", with: "pulse"), "cannot use source 'pulse'"),
+        ]
+        for (index, refusal) in refusals.enumerated() {
+            try refusal.config.write(toFile: config, atomically: true, encoding: .utf8)
+            let before = windowEvents(log).count
+            child.signal(SIGHUP)
+            let said = TestTools.waitFor(30) { contents(err).components(separatedBy: "SIGHUP: keeping the running configuration").count > index + 1 }
+            XCTAssertTrue(said && contents(err).contains(refusal.stderr), "stderr should say why: \(contents(err))")
+            XCTAssertTrue(child.isRunning, "a part that cannot start on SIGHUP must not stop the daemon: \(contents(err))")
+            XCTAssertTrue(contents(log).contains("configuration refused, running setup kept"), "a status event says so")
+            eventsKeepArriving(log, after: before, refusal.stderr)
+        }
+        child.signal(SIGTERM)
+        XCTAssertEqual(child.wait(timeout: 30), 0, contents(err))
+        XCTAssertFalse(contents(err).contains("Fatal error"), contents(err))
+    }
+
+    func testSIGHUPKeepsTheCommandLineOptionsAndLeavesUnchangedOutputsOpen() throws {
+        let clip = try pianoAndSilence()
+        let log = scratch.file("live.jsonl"), cues = scratch.file("live.vtt"), config = scratch.file("muscapsd.toml")
+        let fileOutputs = "outputs = [\"stdout:json\"]\ncaptioner = \"none\"\n"
+        try (fileOutputs + "top_tags = 2\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let (child, out, err) = try startDaemon(["--config", config, "--source", "file:\(clip):realtime:loop",
+                                                 "--output", "file:\(log)", "--output", "file:\(cues)"])
+        defer { if child.isRunning { child.signal(SIGKILL); _ = child.wait(timeout: 10) } }
+        try waitForCapture(child, stderr: err)
+        XCTAssertTrue(TestTools.waitFor(30) { windowEvents(log).contains { $0.kind == "caption" && $0.tags.count == 2 } }, contents(err))
+        try (fileOutputs + "top_tags = 4\n").write(toFile: config, atomically: true, encoding: .utf8)
+        child.signal(SIGHUP)
+        XCTAssertTrue(TestTools.waitFor(30) { contents(log).contains("configuration reloaded") }, "the file output from the command line is still there: \(contents(err))")
+        XCTAssertTrue(TestTools.waitFor(30) { windowEvents(log).contains { $0.kind == "caption" && $0.tags.count == 4 } },
+                      "the reloaded top_tags is used, and events keep arriving in the command line's output: \(contents(err))")
+        child.signal(SIGTERM)
+        XCTAssertEqual(child.wait(timeout: 30), 0, contents(err))
+        XCTAssertEqual(contents(out), "", "the file's outputs never replace the command line's")
+        // Unchanged outputs were not re-opened: the file plugin rotates an existing WebVTT file away
+        // when it opens it, so one file with cues from before and after the reload means one instance.
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix("live.") }
+        XCTAssertEqual(Set(files), ["live.jsonl", "live.vtt"])
+        let finals = windowEvents(log).filter { $0.isFinal && $0.kind == "caption" }
+        let reloadedAt = try XCTUnwrap(finals.first { $0.tags.count == 4 }?.t0)
+        let vtt = contents(cues)
+        XCTAssertEqual(vtt.components(separatedBy: "WEBVTT").count, 2, vtt)
+        XCTAssertTrue(vtt.hasPrefix("WEBVTT\n\n00:00:0"), "cues from before the reload are kept: \(vtt)")
+        let cueStarts = vtt.split(separator: "\n").filter { $0.contains(" --> ") }.map { line -> Double in
+            let parts = line.prefix(12).split(separator: ":").compactMap { Double($0) }
+            return parts.count == 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2] : -1
+        }
+        XCTAssertTrue(cueStarts.contains { $0 >= reloadedAt }, "the same WebVTT output got cues after the reload (at \(reloadedAt) s): \(vtt)")
+    }
+
     func testBadSourcesConfigsAndOutputsAreOneLineErrors() throws {
         let config = scratch.file("bad.toml")
         try "source = \"pulse\"\nhopp = 1\n".write(toFile: config, atomically: true, encoding: .utf8)

@@ -12,8 +12,18 @@ final class CaptionEventTests: XCTestCase {
             """)
     }
 
+    func testACaptionErrorIsTheLastFieldAndOnlyWhenThereIsOne() {
+        var event = Events.tagsOnly(3, 6, ["piano"], id: 4)
+        XCTAssertFalse(event.jsonLine.contains("caption_error"))
+        event.captionError = "features hold 376 values"
+        XCTAssertTrue(event.jsonLine.hasSuffix(#""latency_ms": 85.2, "caption_error": "features hold 376 values"}"#), event.jsonLine)
+    }
+
     func testJSONRoundTripThroughCodable() throws {
+        var failed = Events.tagsOnly(9, 12, ["piano"], id: 5)
+        failed.captionError = "decoder \"state\" refused"
         let events = [
+            failed,
             Events.caption("ünïcødé — \u{01} control", 0, 3.5, id: 1, final: false),
             Events.tagsOnly(3.5, 6, ["techno", "beat", "electronic"], id: 2),
             CaptionEvent(id: 3, kind: .silence, start: 6, end: 9, wallClockStart: 1_000_000_000_000_000_000, model: "m"),

@@ -50,7 +50,9 @@ final class FilePluginTests: XCTestCase {
     ]
 
     func testJSONLinesRecordEveryEventInTheSwiftEncoding() throws {
-        let events = programme() + [Events.caption("quotes \" backslash \\ tab \t newline \n ünï — \u{7}", 21, 24, id: 99)]
+        var failed = Events.tagsOnly(24, 27, ["piano"], id: 100)
+        failed.captionError = "the decoder said \"no\""
+        let events = programme() + [Events.caption("quotes \" backslash \\ tab \t newline \n ünï — \u{7}", 21, 24, id: 99), failed]
         try withOutput("file:\(path("captions.jsonl"))") { host in events.forEach(host.emit) }
         let text = try read("captions.jsonl")
         XCTAssertEqual(text, events.map { $0.jsonLine + "\n" }.joined(), "byte for byte the Swift encoding")

@@ -1,5 +1,7 @@
 import AudioIO
+import Captioning
 import Foundation
+import Logging
 import MusicTagging
 import XCTest
 @testable import LiveCaptioning
@@ -82,5 +84,66 @@ final class LivePipelineTests: XCTestCase {
         let chunkCounts = captioner.calls.map { $0.count / Musicnn.featureChannels }
         XCTAssertEqual(chunkCounts.prefix(7), [1, 1, 1, 2, 2, 2, 3])
         XCTAssertEqual(chunkCounts.max(), 3)
+    }
+
+    /// Collects log messages (a real swift-log handler, in memory).
+    final class LogRecorder: LogHandler, @unchecked Sendable {
+        // @unchecked: `records` is guarded by `lock`.
+        private let lock = NSLock()
+        private var records: [(Logger.Level, String, Logger.Metadata)] = []
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            lock.withLock { records.append((level, "\(message)", metadata ?? [:])) }
+        }
+        var messages: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] { lock.withLock { records.map { ($0.0, $0.1, $0.2) } } }
+    }
+
+    /// The shipped captioner, shown only the first half of each context row: the real decoder refuses
+    /// such features, so every second window (the odd calls) gets the decoder's own error.
+    final class TruncatingCaptioner: ContextCaptioner {
+        let model: ModelCaptioner
+        var calls = 0
+        init(_ model: ModelCaptioner) { self.model = model }
+        var identifier: String { model.identifier }
+        func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) throws -> String {
+            calls += 1
+            let shown = calls % 2 == 1 ? UnsafeBufferPointer(rebasing: features[0..<(features.count / 2)]) : features
+            return try model.caption(features: shown, chunks: chunks, dimension: dimension)
+        }
+    }
+
+    func testACaptionThatCannotBeDecodedIsCountedReportedInTheEventAndLoggedOnce() throws {
+        let shipped = Self.root.appendingPathComponent("Models/captioning/default.safetensors")
+        let captioner = TruncatingCaptioner(try ModelCaptioner(bundle: try CaptioningModelBundle.load(shipped), beamWidth: 1))
+        let recorder = LogRecorder()
+        let logger = Logger(label: "test") { _ in recorder }
+        let samples = try AudioFileDecoder.decode(Self.root.appendingPathComponent("Tests/MusicTaggingTests/Fixtures/audio/piano.wav").path).samples
+        var events: [CaptionEvent] = []
+        let started = Date()
+        let pipeline = LivePipeline(model: try model(), captioner: captioner, settings: .init(hopSeconds: 1), logger: logger) { events.append($0) }
+        samples.withUnsafeBufferPointer { pipeline.push($0) }
+        pipeline.finish()
+        let failures = (captioner.calls + 1) / 2
+        XCTAssertGreaterThan(failures, 2)
+        XCTAssertEqual(pipeline.statistics.captionFailures, failures, "every failed window is counted")
+        let failed = events.filter { !$0.captionError.isEmpty }
+        XCTAssertFalse(failed.isEmpty)
+        for event in failed {
+            XCTAssertEqual(event.text, "", "no made-up caption")
+            XCTAssertFalse(event.tags.isEmpty, "the window keeps its tags")
+            XCTAssertTrue(event.captionError.contains("features hold"), "the decoder's reason: \(event.captionError)")
+            XCTAssertTrue(event.jsonLine.hasSuffix(", \"caption_error\": \(JSONFormat.string(event.captionError))}"), event.jsonLine)
+        }
+        XCTAssertTrue(events.contains { $0.kind == .caption && $0.captionError.isEmpty && !$0.text.isEmpty }, "the other windows are captioned")
+        let logged = recorder.messages.filter { $0.message.contains("could not be decoded") }
+        let seconds = Date().timeIntervalSince(started)
+        XCTAssertTrue(logged.count >= 1 && logged.count <= 1 + Int(seconds / 10), "logged at the first failure, then at most every 10 s, not per window: \(logged.count) lines for \(failures) failures in \(seconds) s")
+        XCTAssertEqual(logged.first?.level, .error)
+        XCTAssertTrue("\(logged.first?.metadata["reason"] ?? "")".contains("features hold"))
     }
 }

@@ -149,6 +149,10 @@ typedef struct muscaps_event {
                                      creation (capture + inference delay); 0 when unknown. */
     uint32_t final;             /**< 1: last revision of this id; 0: more may follow (see above). */
     uint32_t reserved0;         /**< 0; keeps the struct's size a multiple of 8 on every ABI. */
+    /* Appended in ABI 1 (after MUSCAPS_EVENT_V1_SIZE): check MUSCAPS_HAS_FIELD before reading. */
+    const char *caption_error;  /**< Why the captioning model could not describe this span, one line;
+                                     "" when it did (always "" for silence and status). The event then
+                                     has tags and no text. */
 } muscaps_event;
 
 /** Size of the ABI-1 event: everything up to and including `reserved0`. */
@@ -215,7 +219,8 @@ typedef struct muscaps_plugin_desc {
 
     /**
      * Makes everything emitted so far visible/durable (write out batched cues, fflush, maybe fsync).
-     * Called on request (periodically, on SIGHUP...) and before destroy. Returns 0 or non-zero + error.
+     * Called on request (muscapsd: on SIGHUP, for the outputs kept across the reload) and before
+     * destroy. Returns 0 or non-zero + error.
      */
     int (*flush)(void *instance, char *error, size_t error_size);
 
