@@ -5,8 +5,9 @@ import XCTest
 /// METEOR against the official jar's golden values; SPICE's bridge; "unavailable, never 0".
 final class ExternalMetricTests: XCTestCase {
     /// METEOR through CaptionScorer on the raw golden captions (the jar pycocoevalcap ships, found as
-    /// `muscaps score` finds it). In CI the jar must be there (.ci/run runs Tools/metrics/fetch-meteor.sh);
-    /// elsewhere the test is skipped, saying why, when Java or the jar is missing.
+    /// `muscaps score` finds it). It must run (the test fails otherwise) in CI (.ci/run exports CI=true) and on any
+    /// machine where Tools/setup.sh installed the jar (fetch-meteor.sh leaves an `installed-by` stamp beside it);
+    /// elsewhere it is skipped, saying why, when Java or the jar is missing.
     func testMETEORMatchesTheOfficialJarOnTheGoldenSet() throws {
         guard let meteor = try requireMETEOR() else { return }
         let golden = try Golden.load()
@@ -174,8 +175,20 @@ final class ExternalMetricTests: XCTestCase {
                 XCTFail("METEOR must run in CI (.ci/run installs it with Tools/metrics/fetch-meteor.sh): \(reason)")
                 return nil
             }
+            if let stamp = Self.meteorInstallStamp() {
+                XCTFail("METEOR was installed here by Tools/setup.sh (\(stamp.path) exists) but cannot run: \(reason)")
+                return nil
+            }
             throw XCTSkip("METEOR parity not checked: \(reason). Run Tools/metrics/fetch-meteor.sh (needs Java).")
         }
+    }
+
+    /// The stamp Tools/metrics/fetch-meteor.sh (run by Tools/setup.sh) leaves beside the jar it installed.
+    static func meteorInstallStamp(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        let directory = environment["MUSCAPS_METEOR_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: environment["HOME"] ?? NSHomeDirectory()).appendingPathComponent(".local/share/muscaps/meteor")
+        let stamp = directory.appendingPathComponent("installed-by")
+        return FileManager.default.fileExists(atPath: stamp.path) ? stamp : nil
     }
 
     func reason<T>(_ result: Result<T, MetricUnavailable>) -> String {

@@ -11,8 +11,12 @@ JAR_SHA256=1e57b4c72c0830ebe68558f1c799a624e96cbc1b6045c9f6330e26dcff6eafc2
 PARAPHRASE_SHA256=c147ac7d2c91f2fbb3ad31e4b352235061eb83145e0434daf217ee9ca5975f48
 
 ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+# The stamp tells the METEOR parity test that this machine was set up to run METEOR: from then on the test
+# fails (instead of skipping) when METEOR cannot run.
+stamp() { echo "Tools/metrics/fetch-meteor.sh" > "$DEST/installed-by"; }
 
 if ok "$DEST/meteor-1.5.jar" "$JAR_SHA256" && ok "$DEST/data/paraphrase-en.gz" "$PARAPHRASE_SHA256"; then
+  stamp
   echo "fetch-meteor: METEOR 1.5 present in $DEST" >&2
   exit 0
 fi
@@ -39,4 +43,5 @@ ok "$work/paraphrase-en.gz" "$PARAPHRASE_SHA256" || { echo "fetch-meteor: paraph
 mkdir -p "$DEST/data"
 mv "$work/meteor-1.5.jar" "$DEST/meteor-1.5.jar"
 mv "$work/paraphrase-en.gz" "$DEST/data/paraphrase-en.gz"
+stamp
 echo "fetch-meteor: installed METEOR 1.5 in $DEST" >&2
