@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter", "TestServerSupport"]),
         .testTarget(name: "CaptioningTests", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "MusicTagging", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CatalogueBatchTests", dependencies: ["CatalogueBatch", "Captioning", "MusicTagging", "AudioIO", "NeuralCore"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "TestServerSupport"]),
     ]

@@ -1,4 +1,3 @@
-import CAllocationCounter
 import Foundation
 import NeuralCore
 import XCTest
@@ -92,38 +91,6 @@ final class DecodingTests: XCTestCase {
         XCTAssertEqual(Retrieval.rank(of: 1, scores: [0, 0, 0]), 3, "ties count against the target")
         XCTAssertEqual(Retrieval.ranking([1, 3, 3, 2]), [1, 2, 3, 0])
         XCTAssertThrowsError(try CaptionLikelihoodScorer(model: try untrained(.earlyFusion)).logLikelihoods(of: [99], tracks: corpus.features))
-    }
-
-    func testGreedyAndBeamDecodingAllocateNothingPerCaption() throws {
-        // As the executables run: single-threaded BLAS (OpenBLAS's threaded driver mallocs per call).
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = ProcessInfo.processInfo.activeProcessorCount }
-        let corpus = TinyCaptioning.corpus()
-        for variant in CaptioningConfiguration.Variant.allCases {
-            for model in [try untrained(variant), try neverEnding(variant)] {
-                let greedy = GreedyDecoder(model: model, maxTracks: 4)
-                let beam = BeamSearchDecoder(model: model, beamWidth: 5)
-                let packed = PackedFeatures(tracks: corpus.features[...], dimension: 24, pooled: false)
-                let f = corpus.features[3].scalars
-                try packed.values.withUnsafeBufferPointer { features in
-                    try packed.counts.withUnsafeBufferPointer { counts in
-                        try f.withUnsafeBufferPointer { track in
-                            // Warm-up (folds the inference weights once).
-                            try greedy.run(features: features, tracks: 4, chunkStride: packed.stride, chunkCounts: counts)
-                            try beam.run(features: track, chunkCount: 4)
-                            CAllocationCounter_start()
-                            for _ in 0..<3 {
-                                try greedy.run(features: features, tracks: 4, chunkStride: packed.stride, chunkCounts: counts)
-                                try beam.run(features: track, chunkCount: 4)
-                            }
-                            let allocations = CAllocationCounter_stop()
-                            XCTAssertEqual(allocations, 0, "\(variant): decoding allocated \(allocations) times")
-                        }
-                    }
-                }
-                XCTAssertEqual(greedy.generated(0).count, greedy.result(0).tokenIds.count)
-            }
-        }
     }
 
     func testCaptionStatisticsCountUnknownWordsAndThePapersRepetitions() {

@@ -70,15 +70,19 @@ final class IsolationTests: XCTestCase {
             }
         }
         feed(200) // fill the queue: from here on every emit overwrites the oldest slot
-        // The counter counts every thread, and earlier tests' child-process machinery may still allocate in the
-        // background now and then: the best of a few runs is this thread's own count.
-        var allocations = UInt64.max
-        for _ in 0..<5 where allocations > 0 {
-            CAllocationCounter_start()
+        // Counting this thread only (earlier tests' child-process machinery may still allocate on other
+        // threads), every run must be allocation-free: an intermittent allocation fails the test.
+        for run in 1...5 {
+            CAllocationCounter_startOnThisThread()
             feed(2_000)
-            allocations = min(allocations, CAllocationCounter_stop())
+            let allocations = CAllocationCounter_stop()
+            XCTAssertEqual(allocations, 0, "run \(run): heap allocations while merging and emitting 2 000 windows")
         }
-        XCTAssertEqual(allocations, 0, "heap allocations while merging and emitting 2 000 windows")
+        // Positive control: the same counting sees an allocation made on this thread.
+        CAllocationCounter_startOnThisThread()
+        var text = window.text
+        text += " and a heap copy"
+        XCTAssertGreaterThan(CAllocationCounter_stop(), 0, "the counter must see \(text.count)-byte string growth")
         XCTAssertGreaterThan(host.statistics[0].dropped, 2_000)
         XCTAssertEqual(host.shutdown(timeout: 0.1), [.abandoned])
     }

@@ -7,6 +7,9 @@
 
 /// Starts counting from zero on every thread.
 void CAllocationCounter_start(void);
+/// Starts counting from zero, counting only the calling thread's allocations (so a test can assert every
+/// run of a path is allocation-free even while other threads of the process allocate).
+void CAllocationCounter_startOnThisThread(void);
 /// Stops counting and returns the number of allocations since `CAllocationCounter_start`.
 uint64_t CAllocationCounter_stop(void);
 
