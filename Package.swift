@@ -30,7 +30,6 @@ let package = Package(
         systemLibrary("CPulseAudio", pkgConfig: "libpulse-simple", apt: ["libpulse-dev"]),
         systemLibrary("CJack", pkgConfig: "jack", apt: ["libjack-jackd2-dev"]),
         systemLibrary("CDBus", pkgConfig: "dbus-1", apt: ["libdbus-1-dev"]),
-        systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
 
         // MARK: Libraries, one job each
         /// Tensors on BLAS, layers, safetensors.

@@ -21,7 +21,6 @@ public struct DatasetProblem: Sendable, Equatable, CustomStringConvertible {
 /// `audio/<track_id>.<ext>` (any format the decoder reads, or float32 16 kHz `.npy` as the original repo).
 /// Several entries may share a track id: that track then has several reference captions.
 public struct CaptionDataset: Sendable {
-    public static let audioExtensions = ["wav", "flac", "ogg", "opus", "mp3", "npy"]
 
     public let directory: URL
     public let split: String
@@ -73,7 +72,7 @@ public struct CaptionDataset: Sendable {
                 audioCache[trackId] = audio
             }
             if requireAudio && audio == nil {
-                problems.append(DatasetProblem(trackId: trackId, reason: "no audio file (looked for \(object["path"] as? String ?? "audio/\(trackId).{\(Self.audioExtensions.joined(separator: ","))}"))"))
+                problems.append(DatasetProblem(trackId: trackId, reason: "no audio file (looked for \(object["path"] as? String ?? "audio/\(trackId).{\(CaptioningAudio.fileExtensions.joined(separator: ","))}"))"))
                 continue
             }
             entries.append(CaptionEntry(trackId: trackId, raw: raw.isEmpty ? CaptionText.sentence(tokens) : raw, tokens: tokens, audioPath: audio))
@@ -99,7 +98,7 @@ public struct CaptionDataset: Sendable {
             let url = explicitPath.hasPrefix("/") ? URL(fileURLWithPath: explicitPath) : directory.appendingPathComponent(explicitPath)
             return manager.fileExists(atPath: url.path) ? url.path : nil
         }
-        for ext in audioExtensions {
+        for ext in CaptioningAudio.fileExtensions {
             let url = directory.appendingPathComponent("audio").appendingPathComponent("\(trackId).\(ext)")
             if manager.fileExists(atPath: url.path) { return url.path }
         }

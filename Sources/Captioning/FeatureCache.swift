@@ -46,14 +46,7 @@ public final class TrackFeatureExtractor {
             rows.append(contentsOf: output.maxPoolBuffer)
             tagRows.append(contentsOf: output.taggramBuffer)
         }
-        let duration: Double
-        if audioPath.lowercased().hasSuffix(".npy") {
-            let samples = try NumpyAudio.read(audioPath)
-            duration = Double(samples.count) / Double(MusicnnTagger.sampleRate)
-            tagger.analyze(samples: samples, body: collect)
-        } else {
-            duration = try tagger.analyze(file: audioPath, body: collect).duration
-        }
+        let duration = try CaptioningAudio.analyze(audioPath, with: tagger, body: collect).duration
         let chunks = rows.count / dimension
         return TrackFeatures(trackId: trackId, features: Tensor(shape: [chunks, dimension], scalars: rows), duration: duration,
                              taggram: chunks > 0 ? Tensor(shape: [chunks, tagRows.count / chunks], scalars: tagRows) : nil)

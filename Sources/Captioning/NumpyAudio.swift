@@ -1,4 +1,5 @@
 import Foundation
+import MusicTagging
 
 /// Reads a 1-D float32/float64 `.npy` array (NPY format 1.0–3.0), as the original MusCaps repository
 /// stores its 16 kHz audio.
@@ -59,5 +60,31 @@ public enum NumpyAudio {
             throw DatasetError.malformed(path: path, reason: "sample \(bad) is \(samples[bad])")
         }
         return samples
+    }
+}
+
+/// The audio files the captioning commands read — anything `AudioFileDecoder` decodes, or a float32
+/// 16 kHz `.npy` array as the original MusCaps repository stores audio — and the one place that tells
+/// them apart.
+public enum CaptioningAudio {
+    /// File extensions (lower case) taken as audio, in the order a track's file is looked for.
+    public static let fileExtensions = ["wav", "flac", "ogg", "oga", "opus", "mp3", "npy"]
+
+    /// Whether `path`'s extension is one of `fileExtensions`.
+    public static func isAudioFile(_ path: String) -> Bool {
+        fileExtensions.contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+    }
+
+    /// Runs `tagger`'s windows over the file at `path` (`.npy`: read as 16 kHz samples; otherwise
+    /// decoded, downmixed and resampled); returns its duration in seconds and its peak.
+    public static func analyze(_ path: String, with tagger: MusicnnTagger,
+                               body: (AnalysisWindow, MusicnnOutput) throws -> Void) throws -> (duration: Double, peak: Float) {
+        if URL(fileURLWithPath: path).pathExtension.lowercased() == "npy" {
+            let samples = try NumpyAudio.read(path)
+            try tagger.analyze(samples: samples, body: body)
+            return (Double(samples.count) / Double(MusicnnTagger.sampleRate), samples.reduce(0) { max($0, abs($1)) })
+        }
+        let info = try tagger.analyze(file: path, body: body)
+        return (info.duration, info.peak)
     }
 }

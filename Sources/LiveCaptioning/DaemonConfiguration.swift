@@ -122,7 +122,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard hop > 0 && hop <= 60 else { throw fail("hop must be between 0 and 60 seconds, got \(hop)") }
         guard context >= 3 && context <= 600 else { throw fail("context must be between 3 and 600 seconds, got \(context)") }
         guard silenceThreshold <= 0 && silenceThreshold >= -200 else { throw fail("silence_threshold must be between -200 and 0 dBFS, got \(silenceThreshold)") }
-        guard (1...16).contains(beam) else { throw fail("beam must be between 1 and 16, got \(beam)") }
+        do { try CaptionDecoder.validate(beamWidth: beam) } catch { throw fail("\(error)") }
         guard (1...50).contains(topTags) else { throw fail("top_tags must be between 1 and 50, got \(topTags)") }
         guard (1...100_000).contains(queueSize) else { throw fail("queue_size must be between 1 and 100000, got \(queueSize)") }
         guard !outputs.isEmpty else { throw fail("at least one output is needed") }

@@ -7,8 +7,7 @@ import MusicTagging
 public final class ModelCaptioner: ContextCaptioner {
     public let identifier: String
     public let bundle: CaptioningModelBundle
-    private let greedy: GreedyDecoder?
-    private let beam: BeamSearchDecoder?
+    private let decoder: CaptionDecoder
 
     /// Loads a checkpoint saved by `muscaps train` (model, vocabulary, extractor id). The model must have
     /// been trained on the features the daemon computes (musicnn max_pool, 753 values per window).
@@ -18,13 +17,7 @@ public final class ModelCaptioner: ContextCaptioner {
         }
         self.bundle = bundle
         identifier = "muscaps-\(bundle.model.configuration.variant.rawValue)-\(bundle.extractor)"
-        if beamWidth > 1 {
-            beam = BeamSearchDecoder(model: bundle.model, beamWidth: beamWidth, maxChunks: maxChunks)
-            greedy = nil
-        } else {
-            greedy = GreedyDecoder(model: bundle.model, maxChunks: maxChunks)
-            beam = nil
-        }
+        decoder = try CaptionDecoder(model: bundle.model, beamWidth: beamWidth, maxChunks: maxChunks)
     }
 
     /// The tagging model the captioner was trained with ("mtt" for musicnn-mtt), if it says.
@@ -36,9 +29,7 @@ public final class ModelCaptioner: ContextCaptioner {
         guard dimension == bundle.model.configuration.audioFeatureSize else {
             throw CaptionerError(message: "\(dimension)-d features for a model of \(bundle.model.configuration.audioFeatureSize)-d features")
         }
-        let decoded: DecodedCaption
-        if let beam { decoded = try beam.decode(features: features, chunkCount: chunks) } else { decoded = try greedy!.decode(features: features, chunkCount: chunks) }
-        return decoded.sentence(bundle.vocabulary)
+        return try decoder.decode(features: features, chunkCount: chunks).sentence(bundle.vocabulary)
     }
 }
 

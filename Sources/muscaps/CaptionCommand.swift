@@ -52,7 +52,7 @@ struct CaptionCommand: ParsableCommand {
         BLAS.threadCount = 1
         let bundle = try modelOptions.load()
         let extractor = try bundle.makeFeatureExtractor(workers: jobs)
-        let decoder = decoding.makeDecoder(bundle.model)
+        let decoder = try decoding.makeDecoder(bundle.model)
         var failures = 0
         for (index, path) in files.enumerated() {
             do {

@@ -27,29 +27,14 @@ struct DecodingOptions: ParsableArguments {
     var maxLength: Int = DecodingDefaults.maxLength
 
     func validate() throws {
-        guard beam >= 1 && beam <= 64 else { throw ValidationError("--beam must be between 1 and 64 (got \(beam))") }
+        do { try CaptionDecoder.validate(beamWidth: beam) } catch { throw ValidationError("--\(error)") }
         guard maxLength >= 1 && maxLength <= 200 else { throw ValidationError("--max-length must be between 1 and 200") }
     }
 
     var description: String { beam == 1 ? "greedy" : "beam \(beam)" }
 
     /// One decoder per call site; greedy ones decode `tracks` tracks per step.
-    func makeDecoder(_ model: MusCapsModel, tracks: Int = 1) -> CaptionDecoding {
-        beam == 1 ? .greedy(GreedyDecoder(model: model, maxLength: maxLength, maxTracks: tracks))
-                  : .beam(BeamSearchDecoder(model: model, beamWidth: beam, maxLength: maxLength))
+    func makeDecoder(_ model: MusCapsModel, tracks: Int = 1) throws -> CaptionDecoder {
+        try CaptionDecoder(model: model, beamWidth: beam, maxLength: maxLength, maxTracks: tracks)
     }
-}
-
-enum CaptionDecoding {
-    case greedy(GreedyDecoder)
-    case beam(BeamSearchDecoder)
-
-    func decode(_ tracks: [Tensor]) throws -> [DecodedCaption] {
-        switch self {
-        case let .greedy(d): return try d.decode(tracks)
-        case let .beam(d): return try d.decode(tracks)
-        }
-    }
-
-    func decode(_ track: Tensor) throws -> DecodedCaption { try decode([track])[0] }
 }

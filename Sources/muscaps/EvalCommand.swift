@@ -68,7 +68,7 @@ struct EvalCommand: ParsableCommand {
         let vocabulary = bundle.vocabulary
 
         // Captions, one per track.
-        let decoder = decoding.makeDecoder(bundle.model, tracks: 32)
+        let decoder = try decoding.makeDecoder(bundle.model, tracks: 32)
         var captions: [DecodedCaption] = []
         let bar = ProgressBar(total: corpus.trackCount, label: "caption \(split)")
         var start = 0

@@ -163,6 +163,21 @@ final class CaptioningCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("--context must be at least one window"), result.stderr)
     }
 
+    /// One beam-width check for the CLI and the daemon: the same range, the same message.
+    func testTheCLIAndTheDaemonAcceptTheSameBeamWidths() throws {
+        let f = try Self.fixture()
+        let widest = try CLI.run("muscaps", ["caption", audio(f, "sine"), "--model", f.model, "--beam", "16"])
+        XCTAssertEqual(widest.status, 0, widest.stderr)
+        for width in ["0", "17", "64"] {
+            let cli = try CLI.run("muscaps", ["caption", audio(f, "sine"), "--model", f.model, "--beam", width])
+            XCTAssertNotEqual(cli.status, 0, "muscaps --beam \(width)")
+            XCTAssertTrue(cli.stderr.contains("beam must be between 1 and 16, got \(width)"), cli.stderr)
+            let daemon = try CLI.run("muscapsd", ["--source", "file:\(audio(f, "sine"))", "--captioner", f.model, "--beam", width, "--bus", "none"])
+            XCTAssertNotEqual(daemon.status, 0, "muscapsd --beam \(width)")
+            XCTAssertTrue(daemon.stderr.contains("beam must be between 1 and 16, got \(width)"), daemon.stderr)
+        }
+    }
+
     // MARK: eval
 
     func testEvalReportsMetricsStatisticsAndRetrievalAndWritesFilesThatScoreReScores() throws {

@@ -133,6 +133,33 @@ final class CaptionDatasetTests: XCTestCase {
         XCTAssertThrowsError(try NumpyAudio.read(directory.appendingPathComponent("none.npy").path))
     }
 
+    func testNpyAndDecodedAudioGoThroughTheSameWindowsAndOneExtensionList() throws {
+        let samples = (0..<(16_000 * 7)).map { Float(0.3 * sin(Double($0) * 2 * .pi * 440 / 16_000)) }
+        let wav = directory.appendingPathComponent("tone.wav"), npy = directory.appendingPathComponent("tone.npy")
+        try AudioFileWriter.write(samples, channels: 1, sampleRate: 16_000, format: .wavFloat, to: wav.path)
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(samples.count),), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+        data.append(Data(header.utf8))
+        for value in samples { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        try data.write(to: npy)
+        let tagger = MusicnnTagger(model: try Musicnn(contentsOf: repositoryRoot.appendingPathComponent("Models/musicnn/MTT_musicnn.safetensors")))
+        func features(_ url: URL) throws -> ([Float], Double, Float) {
+            var rows: [Float] = []
+            let (duration, peak) = try CaptioningAudio.analyze(url.path, with: tagger) { _, output in rows += output.maxPool }
+            return (rows, duration, peak)
+        }
+        let (fromWAV, wavDuration, wavPeak) = try features(wav), (fromNPY, npyDuration, npyPeak) = try features(npy)
+        XCTAssertGreaterThanOrEqual(fromWAV.count, 2 * Musicnn.featureChannels)
+        XCTAssertEqual(fromNPY, fromWAV, "float WAV at 16 kHz and .npy hold the same samples")
+        XCTAssertEqual(npyDuration, wavDuration, accuracy: 1e-9)
+        XCTAssertEqual(npyPeak, wavPeak)
+        XCTAssertTrue(CaptioningAudio.isAudioFile("a/b/Song.FLAC") && CaptioningAudio.isAudioFile("x.npy") && CaptioningAudio.isAudioFile("x.oga"))
+        XCTAssertFalse(CaptioningAudio.isAudioFile("notes.txt"))
+        XCTAssertEqual(LibraryIndex.audioExtensions, Set(CaptioningAudio.fileExtensions))
+    }
+
     func testPrepareExtractsOnceFiltersByDurationAndReusesTheCache() throws {
         try writeTone("long.wav", seconds: 31)
         try writeTone("short.wav", seconds: 5)

@@ -35,6 +35,28 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    func testCaptionDecoderPicksGreedyForWidthOneBeamSearchOtherwiseAndChecksTheWidth() throws {
+        let corpus = TinyCaptioning.corpus()
+        let model = try untrained(.attention)
+        let greedy = try CaptionDecoder(model: model, beamWidth: 1, maxTracks: 3)
+        guard case .greedy = greedy else { return XCTFail("width 1 decodes greedily") }
+        XCTAssertEqual(greedy.description, "greedy")
+        XCTAssertEqual(try greedy.decode(corpus.features).map(\.tokenIds), try GreedyDecoder(model: model).decode(corpus.features).map(\.tokenIds))
+        let beam = try CaptionDecoder(model: model, beamWidth: 3)
+        guard case .beam = beam else { return XCTFail("width 3 runs beam search") }
+        XCTAssertEqual(beam.description, "beam 3")
+        let track = corpus.features[0]
+        let viaPointer = try track.scalars.withUnsafeBufferPointer { try beam.decode(features: $0, chunkCount: track.shape[0]) }
+        XCTAssertEqual(viaPointer.tokenIds, try BeamSearchDecoder(model: model, beamWidth: 3).decode(track).tokenIds)
+        XCTAssertNoThrow(try CaptionDecoder(model: model, beamWidth: CaptionDecoder.beamWidths.upperBound))
+        for width in [0, -1, CaptionDecoder.beamWidths.upperBound + 1] {
+            XCTAssertThrowsError(try CaptionDecoder(model: model, beamWidth: width)) { error in
+                XCTAssertEqual("\(error)", "beam must be between 1 and 16, got \(width)")
+            }
+        }
+        XCTAssertThrowsError(try CaptionDecoder(model: model, beamWidth: 2, maxLength: 0))
+    }
+
     func testWhenNoBeamEndsWithinTheLimitTheBestUnfinishedCaptionIsReturned() throws {
         // The reference returns an empty caption here; we return the best hypothesis cut at the limit.
         let corpus = TinyCaptioning.corpus()

@@ -67,6 +67,7 @@ final class DaemonConfigurationTests: XCTestCase {
             ("loop = 1\n", "d.toml:1: 'loop' must be true or false"),
             ("outputs = [1, 2]\n", "d.toml:1: 'outputs' must be a list of strings"),
             ("outputs = []\n", "d.toml:1: at least one output"),
+            ("beam = 17\n", "d.toml:1: beam must be between 1 and 16, got 17"),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try DaemonConfiguration.parse(text, path: "d.toml")) { error in

@@ -34,24 +34,10 @@ extension TrackFeatureExtractor {
     /// Decodes `audioPath` (or reads a 16 kHz `.npy`) and returns every window with its features.
     public func extractWindows(audioPath: String) throws -> WindowFeatures {
         var windows: [AnalysisWindow] = [], values: [Float] = [], taggram: [Float] = []
-        let duration: Double, peak: Float
-        if audioPath.lowercased().hasSuffix(".npy") {
-            let samples = try NumpyAudio.read(audioPath)
-            duration = Double(samples.count) / Double(MusicnnTagger.sampleRate)
-            peak = samples.reduce(0) { max($0, abs($1)) }
-            tagger.analyze(samples: samples) { window, output in
-                windows.append(window)
-                values.append(contentsOf: output.maxPoolBuffer)
-                taggram.append(contentsOf: output.taggramBuffer)
-            }
-        } else {
-            let info = try tagger.analyze(file: audioPath) { window, output in
-                windows.append(window)
-                values.append(contentsOf: output.maxPoolBuffer)
-                taggram.append(contentsOf: output.taggramBuffer)
-            }
-            duration = info.duration
-            peak = info.peak
+        let (duration, peak) = try CaptioningAudio.analyze(audioPath, with: tagger) { window, output in
+            windows.append(window)
+            values.append(contentsOf: output.maxPoolBuffer)
+            taggram.append(contentsOf: output.taggramBuffer)
         }
         return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak, taggram: taggram)
     }

@@ -17,7 +17,7 @@ import ThreadSupport
 /// is reported as inconsistent.
 public struct LibraryIndex: Sendable {
     public static let formatName = "muscaps-live.library-index.v1"
-    public static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "npy"]
+    public static let audioExtensions = Set(CaptioningAudio.fileExtensions)
 
     public struct Entry: Codable, Sendable, Equatable {
         public var path: String

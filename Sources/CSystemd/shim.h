@@ -1,2 +1,0 @@
-// libsystemd: sd_notify for Type=notify readiness, status and the watchdog.
-#include <systemd/sd-daemon.h>
