@@ -26,16 +26,18 @@ let package = Package(
         systemLibrary("CSndFile", pkgConfig: "sndfile", apt: ["libsndfile1-dev"]),
         systemLibrary("CSoxr", pkgConfig: "soxr", apt: ["libsoxr-dev"]),
         systemLibrary("CFFTW", pkgConfig: "fftw3", apt: ["libfftw3-dev"]),
-        systemLibrary("COpenBLAS", pkgConfig: "openblas", apt: ["libopenblas-dev"]),
         systemLibrary("CPulseAudio", pkgConfig: "libpulse-simple", apt: ["libpulse-dev"]),
         systemLibrary("CJack", pkgConfig: "jack", apt: ["libjack-jackd2-dev"]),
         systemLibrary("CDBus", pkgConfig: "dbus-1", apt: ["libdbus-1-dev"]),
 
         // MARK: Libraries, one job each
+        /// OpenBLAS loaded at run time (dlopen), after choosing its kernels from the CPU's features;
+        /// nothing links libopenblas, so that choice always comes before the library reads it.
+        .target(name: "CBLASRuntime"),
         /// Tensors on BLAS, layers, safetensors.
         /// The monotonic clock and the one lock that can wait (`ConditionLock`); everything else locks with `Synchronization.Mutex`.
         .target(name: "ThreadSupport"),
-        .target(name: "NeuralCore", dependencies: ["COpenBLAS"]),
+        .target(name: "NeuralCore", dependencies: ["CBLASRuntime"]),
         /// Decoding and resampling audio files.
         .target(name: "AudioIO", dependencies: ["CSndFile", "CSoxr"]),
         /// Mel spectrograms, musicnn, tag vocabularies.

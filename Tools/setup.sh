@@ -13,7 +13,7 @@ BUILD_PACKAGES=(
   libsndfile1-dev      # decoding WAV/FLAC/OGG/Opus/MP3
   libsoxr-dev          # resampling (the library librosa's default resampler uses)
   libfftw3-dev         # FFT for the mel spectrogram (double precision, as librosa)
-  libopenblas-dev      # GEMM for convolutions and dense layers
+  libopenblas-dev      # GEMM for convolutions and dense layers (dlopen-ed as libopenblas.so.0, see Sources/CBLASRuntime)
   libpulse-dev         # PulseAudio / PipeWire-pulse capture
   libjack-jackd2-dev   # JACK capture
   libdbus-1-dev        # D-Bus control interface

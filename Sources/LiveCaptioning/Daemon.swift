@@ -157,7 +157,7 @@ public final class Daemon: @unchecked Sendable {
             for request in abandoned { request.finish(.failure(.notRunning)) }
         }
         logger.info("capturing", metadata: ["source": "\(setup.capture.source.name)", "format": "\(setup.capture.consumer.inputFormat)",
-                                            "outputs": "\(setup.configuration.outputs.joined(separator: ", "))"])
+                                            "outputs": "\(setup.configuration.outputs.joined(separator: ", "))", "blas": "\(BLAS.kernelDescription)"])
         while true {
             if flags.stop.load(ordering: .relaxed) {
                 setup.pipeline.status("stopping on signal")

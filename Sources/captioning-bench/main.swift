@@ -172,4 +172,6 @@ func main() throws {
     }
 }
 
+BLAS.prepare()  // choose OpenBLAS's kernels from the CPU's features before anything loads it
+print("blas: \(BLAS.kernelDescription)")
 try main()

@@ -143,6 +143,7 @@ func main() throws {
     print(String(decoding: json, as: UTF8.self))
 }
 
+BLAS.prepare()  // choose OpenBLAS's kernels from the CPU's features before anything loads it
 do { try main() } catch {
     FileHandle.standardError.write(Data("captioning-trainer-bench: \(error)\n".utf8))
     exit(1)

@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
         Tools/bench/compare_with_tensorflow.sh runs this and the TensorFlow reference on the same audio \
         and writes the ratio table in docs/BENCHMARKS.md.
         """,
-        version: MusCapsVersion.string)
+        version: MusCapsVersion.withBLASKernel)
 
     @Option(help: "Minutes of synthetic audio to tag (ignored with --input).")
     var minutes: Double = 2
@@ -96,6 +96,7 @@ struct Bench: ParsableCommand {
         let result: [(String, String)] = [
             ("audio_seconds", String(format: "%.2f", audioSeconds)),
             ("windows", "\(windows)"),
+            ("blas_kernel", json ? "\"\(BLAS.kernelDescription)\"" : BLAS.kernelDescription),
             ("blas_threads", "\(BLAS.threadCount)"),
             ("jobs", "\(jobs)"),
             ("model_load_ms", String(format: "%.1f", loadTime * 1000)),
@@ -152,4 +153,5 @@ struct Bench: ParsableCommand {
     }
 }
 
+BLAS.prepare()  // choose OpenBLAS's kernels from the CPU's features before anything loads it
 Bench.main()

@@ -22,9 +22,14 @@ struct Muscaps: ParsableCommand {
         Models are found in $MUSCAPS_MODELS, a Models/ folder beside the executable or one of its parents, \
         or ~/.local/share/muscaps/Models.
         """,
-        version: MusCapsVersion.string,
+        version: MusCapsVersion.withBLASKernel,
         subcommands: [TagCommand.self, FeaturesCommand.self, PrepareCommand.self, ScoreCommand.self,
                       TrainCommand.self, CaptionCommand.self, EvalCommand.self, BaselineCommand.self, IndexCommand.self, SearchCommand.self, BatchCommand.self])
+
+    static func main() {
+        BLAS.prepare()  // choose OpenBLAS's kernels from the CPU's features before anything loads it
+        main(nil)
+    }
 }
 
 /// Options every musicnn-based subcommand shares.

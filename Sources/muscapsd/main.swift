@@ -5,6 +5,7 @@ import Foundation
 import LiveCaptioning
 import Logging
 import MusicTagging
+import NeuralCore
 
 /// The live daemon: argument parsing and wiring only; the work is in LiveCaptioning.Daemon.
 struct MuscapsDaemon: ParsableCommand {
@@ -38,7 +39,7 @@ struct MuscapsDaemon: ParsableCommand {
           muscapsd --source file:Examples/demo.wav --output stdout:json --output file:demo.vtt
           muscapsd --config /etc/muscapsd.toml
         """,
-        version: MusCapsVersion.string)
+        version: MusCapsVersion.withBLASKernel)
 
     @Option(help: ArgumentHelp("Where audio comes from (see above).", valueName: "SPEC"))
     var source: String?
@@ -186,4 +187,5 @@ struct DaemonFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+BLAS.prepare()  // choose OpenBLAS's kernels from the CPU's features before anything loads it
 MuscapsDaemon.main()

@@ -12,8 +12,9 @@ enum CLI {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    timeout: TimeInterval = 120) throws -> CommandResult {
-        try runProduct(executable, arguments, environment: environment, currentDirectory: repositoryRoot, timeout: timeout)
+                    unsetting: Set<String> = [], timeout: TimeInterval = 120) throws -> CommandResult {
+        try runProduct(executable, arguments, environment: environment, unsetting: unsetting, currentDirectory: repositoryRoot,
+                       timeout: timeout)
     }
 
     static func temporaryDirectory() throws -> URL {

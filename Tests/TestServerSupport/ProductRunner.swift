@@ -17,14 +17,16 @@ public struct ChildResult {
     public var seconds: Double
 }
 
+/// `environment` is added to the test's own; names in `unsetting` are removed from it.
 public func runProduct(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                       currentDirectory: URL? = nil, timeout: Double = 30) throws -> ChildResult {
+                       unsetting: Set<String> = [], currentDirectory: URL? = nil, timeout: Double = 30) throws -> ChildResult {
     let process = Process()
     process.executableURL = BuildProducts.directory.appendingPathComponent(executable)
     if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
+    for key in unsetting { env[key] = nil }
     process.environment = env
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

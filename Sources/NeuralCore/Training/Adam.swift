@@ -1,4 +1,4 @@
-import COpenBLAS
+import CBLASRuntime
 import Foundation
 
 /// Adam exactly as `torch.optim.Adam` (amsgrad off, not maximising), over the parameters that require a
@@ -119,7 +119,7 @@ public enum GradientClipping {
         let coefficient = maxNorm / (total + 1e-6)
         if coefficient < 1 {
             for index in 0..<parameters.count where parameters[index].role == .parameter && parameters[index].requiresGradient {
-                cblas_sscal(Int32(parameters[index].count), coefficient, parameters[index].gradient, 1)
+                muscaps_sscal(Int32(parameters[index].count), coefficient, parameters[index].gradient, 1)
             }
         }
         return total

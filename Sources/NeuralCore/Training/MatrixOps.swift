@@ -1,4 +1,4 @@
-import COpenBLAS
+import CBLASRuntime
 
 /// The few matrix products every layer's forward and backward pass is made of, in PyTorch's weight layout
 /// (`W` is `[outputs, inputs]`, row-major, possibly a column block of a wider matrix via `ldw`).
@@ -97,7 +97,7 @@ public enum MatrixOps {
         var i = 0
         while i < count {
             let n = min(4096, count - i)
-            total += Double(cblas_sdot(Int32(n), x + i, 1, x + i, 1))
+            total += Double(muscaps_sdot(Int32(n), x + i, 1, x + i, 1))
             i += n
         }
         return total
@@ -120,6 +120,6 @@ public enum MatrixOps {
     /// x · y (BLAS; vectorised, unlike a float reduction loop).
     @inlinable
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-        cblas_sdot(Int32(count), x, 1, y, 1)
+        muscaps_sdot(Int32(count), x, 1, y, 1)
     }
 }
