@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MusicTagging
 import ThreadSupport
+import NeuralCore
 
 /// Describes the last few seconds of audio in words. Implemented by the captioning model; the pipeline
 /// runs without one (tags only).
@@ -94,6 +95,9 @@ public final class LivePipeline {
                 wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), logger: Logger = Logger(label: "muscaps.pipeline"),
                 sink: @escaping (CaptionEvent) -> Void) {
         self.model = model
+        // One window at a time, as soon as it is complete: latency, not throughput, so the convolutions use
+        // a second core when there is one (a persistent helper thread, idle between windows).
+        if model.splitter == nil && ProcessInfo.processInfo.activeProcessorCount > 1 { model.splitter = HalfSplitter() }
         self.captioner = captioner
         self.settings = settings
         self.sink = sink

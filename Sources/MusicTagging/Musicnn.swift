@@ -35,6 +35,9 @@ public final class Musicnn {
 
     /// "MTT_musicnn" or "MSD_musicnn".
     public let name: String
+    /// When set, each convolution runs its output frames in two halves at once, the second on the splitter's
+    /// helper thread: one window on two cores, for latency (the daemon). Results are the same as without.
+    public var splitter: HalfSplitter?
     /// Output tag names, in taggram order.
     public let tags: [String]
     public let weightsPath: String
@@ -164,7 +167,7 @@ public final class Musicnn {
         var channelOffset = 0
         for branch in frontEnd.indices {  // index loops: enumerated() allocates its iterator in debug builds
             let conv = frontEnd[branch]
-            conv.forward(normalizedInput, into: convOutput)
+            conv.forward(normalizedInput, into: convOutput, splitter: splitter)
             poolOverFrequency(conv, norm: frontEndNorms[branch], into: features + channelOffset, rowStride: stride)
             channelOffset += conv.filters
         }
@@ -174,7 +177,7 @@ public final class Musicnn {
             let conv = midEnd[layer]
             // The conv reads a contiguous [frames × width] plane: gather it from the feature map.
             gather(features + inputOffset, width: inputWidth, rowStride: stride, into: midEndInput)
-            conv.forward(midEndInput, into: convOutput)
+            conv.forward(midEndInput, into: convOutput, splitter: splitter)
             let norm = midEndNorms[layer]
             let target = features + channelOffset
             for t in 0..<frames {

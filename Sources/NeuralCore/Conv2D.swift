@@ -10,7 +10,7 @@
 /// The im2col matrix is built for a block of output frames at a time (at most `maxColumnFloats`,
 /// 2 MiB): the GEMMs stay large enough for full BLAS speed while each layer's scratch stays small
 /// (musicnn's first timbral layer would need 11.7 MB for a whole window).
-public final class TimeFreqConv2D {
+public final class TimeFreqConv2D: HalfSplitWork {
     public static let maxColumnFloats = 1 << 19
 
     public let inputTime: Int
@@ -77,23 +77,57 @@ public final class TimeFreqConv2D {
     deinit {
         padded.deallocate()
         columns?.deallocate()
+        helperColumns?.deallocate()
     }
 
+    /// im2col scratch for the helper's half when a `HalfSplitter` runs the convolution (allocated on first use).
+    private var helperColumns: UnsafeMutablePointer<Float>?
+
     /// Convolves `input[inputTime × inputFreq]` into `output[outputTime × outputFreq × filters]`.
-    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+    /// With a `splitter`, the output frames are split in two halves computed at once (im2col and GEMM alike),
+    /// each on its own core; the result is the same as without.
+    public func forward(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, splitter: HalfSplitter? = nil) {
         (padded + padTop * inputFreq).update(from: input, count: inputTime * inputFreq)
+        guard let splitter, outputTime >= 2 else {
+            convolve(frames: 0..<outputTime, columns: columns, into: output)
+            return
+        }
+        if let columns, helperColumns == nil {
+            let count = blockFrames * outputFreq * kernelTime * kernelFreq
+            helperColumns = .allocate(capacity: count)
+            helperColumns!.initialize(from: columns, count: count)
+        }
+        splitOutput = output
+        splitter.run(self)
+        splitOutput = nil
+    }
+
+    /// The output of the split call in progress (`HalfSplitWork` takes no arguments).
+    private var splitOutput: UnsafeMutablePointer<Float>?
+
+    public func runHalf(_ half: Int) {
+        let middle = outputTime / 2
+        if half == 0 {
+            convolve(frames: 0..<middle, columns: columns, into: splitOutput!)
+        } else {
+            convolve(frames: middle..<outputTime, columns: helperColumns, into: splitOutput!)
+        }
+    }
+
+    /// Output frames `frames` (im2col blocks of at most `blockFrames`), using `columns` as im2col scratch.
+    private func convolve(frames: Range<Int>, columns: UnsafeMutablePointer<Float>?, into output: UnsafeMutablePointer<Float>) {
         kernel.withUnsafeBufferPointer { kernelBuffer in
             let w = kernelBuffer.baseAddress!
             if let columns {
                 // im2col: row (t, f) holds the kernelTime × kernelFreq patch whose top-left is padded[t, f].
                 let patch = kernelTime * kernelFreq
-                var blockStart = 0
-                while blockStart < outputTime {
-                    let frames = min(blockFrames, outputTime - blockStart)
+                var blockStart = frames.lowerBound
+                while blockStart < frames.upperBound {
+                    let count = min(blockFrames, frames.upperBound - blockStart)
                     // Plain loops rather than `update(from:count:)`: the segments are 38–67 floats, where a
                     // memmove call per segment cost more than the copy (perf: 12% of the network time).
                     let kf = kernelFreq, kt = kernelTime, width = inputFreq
-                    for t in 0..<frames {
+                    for t in 0..<count {
                         for f in 0..<outputFreq {
                             var destination = columns + (t * outputFreq + f) * patch
                             for dt in 0..<kt {
@@ -103,17 +137,18 @@ public final class TimeFreqConv2D {
                             }
                         }
                     }
-                    BLAS.gemm(m: frames * outputFreq, n: filters, k: patch, a: columns, lda: patch,
+                    BLAS.gemm(m: count * outputFreq, n: filters, k: patch, a: columns, lda: patch,
                               b: w, ldb: filters, c: output + blockStart * outputFreq * filters, ldc: filters)
-                    blockStart += frames
+                    blockStart += count
                 }
             } else {
                 // The kernel spans every frequency, so each kernel row meets one contiguous input row:
                 // sum kernelTime shifted GEMMs instead of copying patches.
+                let first = frames.lowerBound
                 for dt in 0..<kernelTime {
-                    BLAS.gemm(m: outputTime, n: filters, k: inputFreq, a: padded + dt * inputFreq, lda: inputFreq,
+                    BLAS.gemm(m: frames.count, n: filters, k: inputFreq, a: padded + (first + dt) * inputFreq, lda: inputFreq,
                               b: w + dt * inputFreq * filters, ldb: filters,
-                              beta: dt == 0 ? 0 : 1, c: output, ldc: filters)
+                              beta: dt == 0 ? 0 : 1, c: output + first * filters, ldc: filters)
                 }
             }
         }

@@ -84,6 +84,20 @@ struct Bench: ParsableCommand {
             }
             steadyAllocations = CAllocationCounter_stop()
         }
+        // Latency with the window split over two cores, as muscapsd runs it (HalfSplitter), on up to 40 windows.
+        var splitWindow: [Double] = []
+        if ProcessInfo.processInfo.activeProcessorCount > 1 {
+            let model = tagger.model.replica()
+            model.splitter = HalfSplitter()
+            mel.withUnsafeBufferPointer { buffer in
+                for w in 0..<min(windows, 41) {
+                    let start = Monotonic.seconds()
+                    model.forward(window: buffer.baseAddress! + w * Musicnn.windowFrames * Musicnn.melBands, into: output)
+                    if w > 0 { splitWindow.append(Monotonic.seconds() - start) }
+                }
+            }
+            splitWindow.sort()
+        }
         // Throughput, as `muscaps tag` runs a file: every window, `jobs` at a time.
         let networkStart = Monotonic.seconds()
         var tagged = 0
@@ -106,6 +120,7 @@ struct Bench: ParsableCommand {
             ("total_seconds", String(format: "%.3f", total)),
             ("window_ms_median", String(format: "%.2f", median * 1000)),
             ("window_ms_p90", String(format: "%.2f", sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000)),
+            ("window_ms_median_2_cores", splitWindow.isEmpty ? "null" : String(format: "%.2f", splitWindow[splitWindow.count / 2] * 1000)),
             ("realtime_factor", String(format: "%.1f", audioSeconds / total)),
             ("peak_rss_mb", String(format: "%.1f", Double(Self.peakResidentBytes()) / 1_048_576)),
             ("steady_state_allocations", "\(steadyAllocations)"),

@@ -49,3 +49,30 @@ final class MusicnnAllocationTests: XCTestCase {
         for (a, b) in zip(serial, parallel) { XCTAssertEqual(a.1, b.1) }
     }
 }
+
+/// One window on two cores (the daemon's path): the same numbers, and still no allocation once warm.
+final class MusicnnSplitTests: XCTestCase {
+    func testSplitWindowsEqualSerialWindowsAndAllocateNothing() throws {
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = ProcessInfo.processInfo.activeProcessorCount }
+        let url = Fixtures.models.appendingPathComponent("musicnn/MTT_musicnn.safetensors")
+        let serial = try Musicnn(contentsOf: url), split = try Musicnn(contentsOf: url)
+        split.splitter = HalfSplitter()
+        let serialOutput = MusicnnOutput(tagCount: serial.tags.count), splitOutput = MusicnnOutput(tagCount: split.tags.count)
+        var window = [Float](repeating: 0, count: Musicnn.windowFrames * Musicnn.melBands)
+        for i in window.indices { window[i] = sin(Float(i) * 0.37) + Float(i % 97) / 50 }
+        window.withUnsafeBufferPointer {
+            serial.forward(window: $0.baseAddress!, into: serialOutput)
+            split.forward(window: $0.baseAddress!, into: splitOutput)  // warm-up: allocates the helper's scratch
+        }
+        // Each half is the same GEMM on fewer rows, so every value is computed by the same kernel code path;
+        // allow for a different blocking of the rows all the same.
+        for (a, b) in zip(serialOutput.featureMap, splitOutput.featureMap) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(a))) }
+        for (a, b) in zip(serialOutput.taggram, splitOutput.taggram) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+
+        CAllocationCounter_start()
+        for _ in 0..<3 { window.withUnsafeBufferPointer { split.forward(window: $0.baseAddress!, into: splitOutput) } }
+        let allocations = CAllocationCounter_stop()
+        XCTAssertEqual(allocations, 0, "the split forward pass allocated \(allocations) times in 3 warm windows")
+    }
+}
