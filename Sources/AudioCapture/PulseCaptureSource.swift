@@ -12,8 +12,11 @@ import ThreadSupport
 ///   connection; after a reconnect the server converts if the device changed.
 /// - Latency: an explicit `fragsize` of `CaptureOptions.latencyMilliseconds` (100 ms by default)
 ///   with `PA_STREAM_ADJUST_LATENCY`; libpulse's default (about 2 s) lost the start of the audio.
-/// - Threads: one capture thread runs a private `pa_mainloop`; the read callback (C) copies each
-///   fragment into the ring. Every wait has a deadline and `stop()` wakes the loop at once.
+/// - Threads: one capture thread runs a private `pa_mainloop`. It connects and sets up the stream in
+///   Swift, then stays in C (`CAudioCapture_pulse_run`) while audio flows: libpulse's loop and the read
+///   callback, which copies each fragment into the ring — no Swift, none of our locks, no allocation
+///   (CaptureAllocationTests). It comes back to Swift only to stop, to reconnect after a loss, or to move
+///   to the new default monitor. Every wait has a deadline and `stop()` wakes the loop at once.
 /// - Following the default: for `@DEFAULT_MONITOR@` the source subscribes to server events and,
 ///   when the default sink changes, moves its stream to the new default sink's monitor.
 /// - Server gone: the state becomes `.serverLost`, the thread reconnects with back-off (same ring,
@@ -22,7 +25,7 @@ public final class PulseCaptureSource: CaptureSource {
     /// The source name given (`@DEFAULT_MONITOR@`, `@DEFAULT_SOURCE@` or a name from `--list-sources`).
     public let source: String
     public let options: CaptureOptions
-    private let core: SourceCore
+    let core: SourceCore  // internal for tests (the control lock)
     /// The live connection's main loop, for `pa_mainloop_wakeup` from `stop()`.
     private let loop = Mutex(LoopState())
     private struct LoopState: @unchecked Sendable {
@@ -100,6 +103,8 @@ public final class PulseCaptureSource: CaptureSource {
     public func stop() {
         core.requestStop()
         loop.withLock {
+            // The capture thread may be inside CAudioCapture_pulse_run, which reads only the bridge's flag.
+            if let bridge = $0.bridge { CAudioCapture_pulse_request_stop(bridge) }
             if let mainloop = $0.liveMainloop { pa_mainloop_wakeup(mainloop) }
         }
         core.finishStop()
@@ -225,22 +230,26 @@ public final class PulseCaptureSource: CaptureSource {
         core.setState(.running)
         if !reconnected { startup.resolve(.ready) }   // after the state, so start() returns with .running
 
+        // Steady state: the thread stays in C (libpulse's loop and the read callback) until there is something
+        // for Swift to do. `stop()` sets the bridge's flag after `core`'s, so checking `core` here first
+        // cannot miss a stop requested before the bridge existed.
         while true {
             if core.isStopRequested { return .stopped }
-            connection.iterate(milliseconds: 200)
-            if pa_context_get_state(connection.context) != PA_CONTEXT_READY {
-                return .lost(connection.lastError, wasRunning: true)
-            }
-            let state = pa_stream_get_state(stream)
-            if state == PA_STREAM_FAILED || state == PA_STREAM_TERMINATED {
+            switch CAudioCapture_pulse_run(connection.mainloop, connection.context, stream, bridge, followsDefault ? 1 : 0) {
+            case CAudioCapture_pulse_stopped:
+                return .stopped
+            case CAudioCapture_pulse_stream_ended:
                 return .lost("record stream ended: \(connection.lastError)", wasRunning: true)
-            }
-            if followsDefault, CAudioCapture_pulse_take_server_changed(bridge) != 0 {
-                // The default sink may have changed: move to its monitor (a no-op if it did not).
-                if let operation = pa_context_move_source_output_by_name(
-                    connection.context, pa_stream_get_index(stream), CaptureSpec.defaultPulseSource, nil, nil) {
-                    pa_operation_unref(operation)
+            case CAudioCapture_pulse_server_changed:
+                if CAudioCapture_pulse_take_server_changed(bridge) != 0 {
+                    // The default sink may have changed: move to its monitor (a no-op if it did not).
+                    if let operation = pa_context_move_source_output_by_name(
+                        connection.context, pa_stream_get_index(stream), CaptureSpec.defaultPulseSource, nil, nil) {
+                        pa_operation_unref(operation)
+                    }
                 }
+            default:
+                return .lost(connection.lastError, wasRunning: true)
             }
         }
     }

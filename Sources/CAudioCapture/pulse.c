@@ -1,9 +1,13 @@
-// PulseAudio callbacks for capture. They run on the capture thread, inside pa_mainloop_dispatch:
-// the read callback peeks each fragment PulseAudio has ready (a pointer into its own memblock, no
-// copy, no allocation on our side), copies it into the ring and drops it. Holes (fragments without
-// data) become silence so the stream keeps time.
+// PulseAudio capture, the capture thread's half. Once the record stream is ready, the capture thread stays
+// in `CAudioCapture_pulse_run`: libpulse's main loop (poll on the server socket, reading into its shared-
+// memory blocks) and, inside it, the read callback, which peeks each fragment PulseAudio has ready (a
+// pointer into its memblock), copies it into the ring and drops it. No Swift and none of our locks run on
+// that thread while audio flows; it returns to Swift only to stop, to reconnect, or to follow a server
+// change. Holes (fragments without data) become silence so the stream keeps time. Steady state allocates
+// nothing on that thread, libpulse included (CaptureAllocationTests measures it).
 #include "CAudioCapture.h"
 
+#include <pthread.h>
 #include <pulse/pulseaudio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,6 +19,8 @@ struct CAudioCapture_pulse {
     _Atomic uint64_t fragments;
     _Atomic uint64_t bytes;
     _Atomic uint64_t holes;
+    _Atomic int stop;
+    _Atomic uint64_t loop_thread;
 };
 
 CAudioCapture_pulse *CAudioCapture_pulse_create(CAudioCapture_ring *ring) {
@@ -26,6 +32,8 @@ CAudioCapture_pulse *CAudioCapture_pulse_create(CAudioCapture_ring *ring) {
     atomic_init(&bridge->fragments, 0);
     atomic_init(&bridge->bytes, 0);
     atomic_init(&bridge->holes, 0);
+    atomic_init(&bridge->stop, 0);
+    atomic_init(&bridge->loop_thread, 0);
     return bridge;
 }
 
@@ -83,6 +91,29 @@ void CAudioCapture_pulse_attach_stream(pa_stream *stream, CAudioCapture_pulse *b
 
 void CAudioCapture_pulse_attach_context(pa_context *context, CAudioCapture_pulse *bridge) {
     pa_context_set_subscribe_callback(context, subscription, bridge);
+}
+
+CAudioCapture_pulse_outcome CAudioCapture_pulse_run(pa_mainloop *mainloop, pa_context *context, pa_stream *stream,
+                                                    CAudioCapture_pulse *bridge, int follow_server_changes) {
+    atomic_store_explicit(&bridge->loop_thread, (uint64_t)pthread_self(), memory_order_relaxed);
+    for (;;) {
+        if (atomic_load_explicit(&bridge->stop, memory_order_acquire)) return CAudioCapture_pulse_stopped;
+        // Blocks in poll until the server sends something or pa_mainloop_wakeup (stop) interrupts it.
+        if (pa_mainloop_iterate(mainloop, 1, NULL) < 0) return CAudioCapture_pulse_context_lost;
+        if (pa_context_get_state(context) != PA_CONTEXT_READY) return CAudioCapture_pulse_context_lost;
+        pa_stream_state_t state = pa_stream_get_state(stream);
+        if (state == PA_STREAM_FAILED || state == PA_STREAM_TERMINATED) return CAudioCapture_pulse_stream_ended;
+        if (follow_server_changes && atomic_load_explicit(&bridge->server_changed, memory_order_acquire))
+            return CAudioCapture_pulse_server_changed;
+    }
+}
+
+void CAudioCapture_pulse_request_stop(CAudioCapture_pulse *bridge) {
+    atomic_store_explicit(&bridge->stop, 1, memory_order_release);
+}
+
+uint64_t CAudioCapture_pulse_loop_thread(const CAudioCapture_pulse *bridge) {
+    return atomic_load_explicit(&((CAudioCapture_pulse *)bridge)->loop_thread, memory_order_relaxed);
 }
 
 int CAudioCapture_pulse_take_server_changed(CAudioCapture_pulse *bridge) {

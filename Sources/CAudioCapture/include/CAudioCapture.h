@@ -126,9 +126,10 @@ void CAudioCapture_jack_silence_library_messages(void);
 
 struct pa_stream;
 struct pa_context;
+struct pa_mainloop;
 
 /// What the PulseAudio callbacks need (opaque, like the JACK block). The callbacks run on the
-/// capture thread inside pa_mainloop_dispatch; the counters are read from any thread.
+/// capture thread inside libpulse's main loop (`CAudioCapture_pulse_run`); the counters are read from any thread.
 typedef struct CAudioCapture_pulse CAudioCapture_pulse;
 
 /// `ring` may be NULL when only the subscription callback is used.
@@ -140,6 +141,28 @@ void CAudioCapture_pulse_attach_stream(struct pa_stream *stream, CAudioCapture_p
 /// Installs the subscription callback on `context` (the caller subscribes to server events).
 void CAudioCapture_pulse_attach_context(struct pa_context *context, CAudioCapture_pulse *bridge);
 int CAudioCapture_pulse_take_server_changed(CAudioCapture_pulse *bridge);
+
+/// Why `CAudioCapture_pulse_run` returned.
+typedef enum {
+    CAudioCapture_pulse_stopped = 0,        ///< `CAudioCapture_pulse_request_stop` was called
+    CAudioCapture_pulse_context_lost = 1,   ///< the context left READY (server gone, killed, ...)
+    CAudioCapture_pulse_stream_ended = 2,   ///< the record stream failed or was terminated
+    CAudioCapture_pulse_server_changed = 3, ///< a server event arrived (only when following server changes)
+} CAudioCapture_pulse_outcome;
+
+/// The capture thread's steady state, entirely in C: iterates `mainloop` (blocking in poll) so that the only
+/// code running on this thread while audio flows is libpulse's main loop and the read callback (peek, copy
+/// into the ring, drop). Returns to the caller only for a stop request, a lost context or stream, or (when
+/// `follow_server_changes`) a server event for the caller to act on. Records the calling thread
+/// (`CAudioCapture_pulse_loop_thread`).
+CAudioCapture_pulse_outcome CAudioCapture_pulse_run(struct pa_mainloop *mainloop, struct pa_context *context,
+                                                    struct pa_stream *stream, CAudioCapture_pulse *bridge,
+                                                    int follow_server_changes);
+/// Makes `CAudioCapture_pulse_run` return (now, or as soon as it is entered); any thread. Wake the main loop
+/// with pa_mainloop_wakeup afterwards so a blocked poll sees it.
+void CAudioCapture_pulse_request_stop(CAudioCapture_pulse *bridge);
+/// The thread that last entered `CAudioCapture_pulse_run` (a pthread_t; 0 before), for tests.
+uint64_t CAudioCapture_pulse_loop_thread(const CAudioCapture_pulse *bridge);
 /// Read callbacks (one per wake-up with data), memory chunks peeked, bytes copied, holes.
 uint64_t CAudioCapture_pulse_deliveries(const CAudioCapture_pulse *bridge);
 uint64_t CAudioCapture_pulse_fragments(const CAudioCapture_pulse *bridge);
