@@ -35,6 +35,7 @@ TEST_PACKAGES=(
   systemd              # D-Bus tests and README scripting lines: busctl (systemd itself is not started)
   slurm-wlm munge      # BatchScaleOutTests: a private single-node Slurm (Tools/slurm/local-cluster.sh) runs sbatch --array
   parallel             # BatchScaleOutTests: GNU parallel runs four shards of muscaps batch
+  openmpt123           # Tools/realmusic/fetch.sh: renders the real-music set's tracker modules
 )
 
 # jackd2 asks about real-time limits during install; answer it up front.
