@@ -26,6 +26,7 @@ struct CaptionCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: CaptioningModelOptions
     @OptionGroup var decoding: DecodingOptions
+    @OptionGroup var consistency: TagConsistencyOptions
 
     @Option(name: .long, help: ArgumentHelp("Print a rolling caption every SECONDS of audio instead of one for the whole file.", valueName: "SECONDS"))
     var every: Double?
@@ -53,23 +54,43 @@ struct CaptionCommand: ParsableCommand {
         let bundle = try modelOptions.load()
         let extractor = try bundle.makeFeatureExtractor(workers: jobs)
         let decoder = try decoding.makeDecoder(bundle.model)
+        // Tag-consistent decoding: beam search (width 1 = greedy) steered by the taggers' confident tags;
+        // a tagger other than the model's own analyses the audio a second time.
+        let consistent = consistency.settings
+        let steered = consistent.map { _ in BeamSearchDecoder(model: bundle.model, beamWidth: decoding.beam, maxLength: decoding.maxLength) }
+        let ownTagger = bundle.musicnnModel?.rawValue
+        let otherTaggers: [TrackFeatureExtractor] = try consistency.taggerNames().filter { $0 != ownTagger }.map { name in
+            TrackFeatureExtractor(tagger: MusicnnTagger(model: try Musicnn(contentsOf: try MusicnnModelName.resolve(name)), workers: jobs),
+                                  identifier: "musicnn-\(name)")
+        }
+        let useOwnTags = try consistency.taggerNames().contains { $0 == ownTagger }
         var failures = 0
         for (index, path) in files.enumerated() {
             do {
                 let audio = try extractor.extractWindows(audioPath: path)
                 if audio.peak == 0 { throw CommandError("\(path): the audio is digital silence (every sample is zero); nothing to caption") }
+                let otherTags = try otherTaggers.map { try $0.extractWindows(audioPath: path) }
+                func caption(_ range: Range<Int>) throws -> DecodedCaption {
+                    guard let consistent, let steered else { return try decoder.decode(audio.features(range)) }
+                    var genres: Set<String> = []
+                    for tagged in (useOwnTags ? [audio] : []) + otherTags where !range.isEmpty && tagged.count >= range.upperBound {
+                        genres.formUnion(consistent.confidentGenres(tags: tagged.tags, probabilities: tagged.meanTags(range)))
+                    }
+                    steered.wordBias = consistent.wordBias(vocabulary: bundle.vocabulary, confidentGenres: genres)
+                    return try steered.decode(audio.features(range))
+                }
                 if !json && files.count > 1 { print((index > 0 ? "\n" : "") + "\(path):") }
                 if let every {
                     for span in RollingCaptions.spans(audio.windows, duration: audio.duration, every: every, context: context) {
                         if span.silent {
                             emit(path: path, start: span.start, end: span.end, caption: nil, bundle: bundle)
                         } else {
-                            emit(path: path, start: span.start, end: span.end, caption: try decoder.decode(audio.features(span.windows)), bundle: bundle)
+                            emit(path: path, start: span.start, end: span.end, caption: try caption(span.windows), bundle: bundle)
                         }
                     }
                 } else {
                     let end = audio.windows.last?.end ?? audio.duration
-                    emit(path: path, start: 0, end: end, caption: try decoder.decode(audio.all), bundle: bundle)
+                    emit(path: path, start: 0, end: end, caption: try caption(0..<audio.count), bundle: bundle)
                 }
             } catch {
                 failures += 1

@@ -38,3 +38,44 @@ struct DecodingOptions: ParsableArguments {
         try CaptionDecoder(model: model, beamWidth: beam, maxLength: maxLength, maxTracks: tracks)
     }
 }
+
+/// Tag-consistent decoding options (issue 10), shared by caption and eval.
+struct TagConsistencyOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Tag-consistent decoding: steer beam search with the genre tags these musicnn taggers are sure of (mtt, msd or mtt,msd), banning genre words that contradict them (docs/RESULTS.md, real-music validation set). Default: off.", valueName: "TAGGERS"))
+    var tagConsistent: String?
+
+    @Option(name: .long, help: "Tag-consistent decoding: mean tag probability from which a tagger counts as sure.")
+    var tagThreshold: Float = TagConsistency.defaultThreshold
+
+    @Option(name: .long, help: "Tag-consistent decoding: log-probability bonus for words of a genre the tags support.")
+    var tagBonus: Float = TagConsistency.defaultBonus
+
+    func validate() throws {
+        guard tagThreshold > 0 && tagThreshold <= 1 else { throw ValidationError("--tag-threshold must be in (0, 1] (got \(tagThreshold))") }
+        guard tagBonus >= 0 && tagBonus.isFinite else { throw ValidationError("--tag-bonus must be a finite number ≥ 0 (got \(tagBonus))") }
+        if tagConsistent != nil { _ = try taggerNames() }
+    }
+
+    /// The taggers named by --tag-consistent ("mtt", "msd"), in order, without repeats.
+    func taggerNames() throws -> [String] {
+        guard let tagConsistent else { return [] }
+        var names: [String] = []
+        for part in tagConsistent.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+            guard name == "mtt" || name == "msd" else {
+                throw ValidationError("--tag-consistent: unknown tagger '\(part)' (use mtt, msd or mtt,msd)")
+            }
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    var settings: TagConsistency? {
+        tagConsistent == nil ? nil : TagConsistency(threshold: tagThreshold, bonus: tagBonus)
+    }
+
+    var methodSuffix: String {
+        guard let tagConsistent else { return "" }
+        return ", tag-consistent (\(tagConsistent), threshold \(tagThreshold), bonus \(tagBonus))"
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import CaptionMetrics
 import Captioning
 import Foundation
+import MusicTagging
 import NeuralCore
 
 struct EvalCommand: ParsableCommand {
@@ -44,6 +45,8 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: "Retrieval: seed for choosing the queries.")
     var seed: UInt64 = 0
 
+    @OptionGroup var consistency: TagConsistencyOptions
+
     @OptionGroup var output: SplitEvaluationOptions
 
     @Option(name: .long, help: "OpenBLAS threads (default: one per core).")
@@ -68,15 +71,46 @@ struct EvalCommand: ParsableCommand {
         let vocabulary = bundle.vocabulary
 
         // Captions, one per track.
-        let decoder = try decoding.makeDecoder(bundle.model, tracks: 32)
         var captions: [DecodedCaption] = []
         let bar = ProgressBar(total: corpus.trackCount, label: "caption \(split)")
-        var start = 0
-        while start < corpus.trackCount {
-            let end = min(start + 32, corpus.trackCount)
-            captions += try decoder.decode(Array(corpus.features[start..<end]))
-            bar.advance(by: end - start)
-            start = end
+        if let settings = consistency.settings {
+            // Tag-consistent decoding: each track's beam search is steered by its own confident tags,
+            // the mean over the same windows the caption is made from.
+            let taggers = try consistency.taggerNames()
+            var means: [[[Float]]] = []   // [tagger][track][tag]
+            var tagNames: [[String]] = []
+            for tagger in taggers {
+                let prepared = try PreparedSplit(datasetDirectory: URL(fileURLWithPath: dataset), extractor: "musicnn-\(tagger)", split: split)
+                let byId = Dictionary(prepared.tracks.map { ($0.trackId, $0) }, uniquingKeysWith: { a, _ in a })
+                tagNames.append(try Musicnn(contentsOf: try MusicnnModelName.resolve(tagger)).tags)
+                means.append(try corpus.trackIds.map { id in
+                    guard let taggram = byId[id]?.taggram else {
+                        throw CommandError("\(id): no musicnn-\(tagger) tags in the feature cache; run `muscaps prepare \(dataset) --splits \(split) --extractor musicnn-\(tagger)`")
+                    }
+                    let windows = taggram.shape[0], window = chunks.map { min($0, windows) } ?? windows
+                    let first = (windows - window) / 2   // the centre crop `centreCropped` takes
+                    return taggram.scalars.withUnsafeBufferPointer {
+                        TagConsistency.meanProbabilities(UnsafeBufferPointer(rebasing: $0[(first * taggram.shape[1])..<((first + window) * taggram.shape[1])]), windows: window)
+                    }
+                })
+            }
+            let decoder = BeamSearchDecoder(model: bundle.model, beamWidth: decoding.beam, maxLength: decoding.maxLength)
+            for (index, features) in corpus.features.enumerated() {
+                var genres: Set<String> = []
+                for t in taggers.indices { genres.formUnion(settings.confidentGenres(tags: tagNames[t], probabilities: means[t][index])) }
+                decoder.wordBias = settings.wordBias(vocabulary: vocabulary, confidentGenres: genres)
+                captions.append(try decoder.decode(features))
+                bar.advance()
+            }
+        } else {
+            let decoder = try decoding.makeDecoder(bundle.model, tracks: 32)
+            var start = 0
+            while start < corpus.trackCount {
+                let end = min(start + 32, corpus.trackCount)
+                captions += try decoder.decode(Array(corpus.features[start..<end]))
+                bar.advance(by: end - start)
+                start = end
+            }
         }
         bar.finish()
         let statistics = CaptionStatistics(captions)
@@ -101,7 +135,7 @@ struct EvalCommand: ParsableCommand {
 
         var evaluation = SplitEvaluation(
             dataset: dataset, split: split, corpus: corpus, captions: captions.map { $0.text(vocabulary) }, statistics: statistics,
-            method: "\(decoding.description) decoding" + (chunks.map { ", middle \($0) chunk(s) of each track" } ?? ""), source: modelURL.path)
+            method: "\(decoding.description) decoding" + consistency.methodSuffix + (chunks.map { ", middle \($0) chunk(s) of each track" } ?? ""), source: modelURL.path)
         evaluation.maxLength = decoding.maxLength
         evaluation.retrieval = retrievalResult
         try evaluation.report(output)

@@ -228,6 +228,32 @@ final class CaptioningCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("--random-crop must be at least 1 chunk"), result.stderr)
     }
 
+    /// Tag-consistent decoding (issue 10) in eval and caption: the fixture's captions name no genre, so
+    /// steering by the tags must leave them as they are; unknown taggers, bad settings and taggers the
+    /// split was not prepared with are clear errors.
+    func testTagConsistentDecodingKeepsGenrelessCaptionsAndRejectsBadSettings() throws {
+        let f = try Self.fixture()
+        var result = try CLI.run("muscaps", ["eval", f.dataset.path, "--split", "test", "--model", f.model, "--no-meteor",
+                                             "--tag-consistent", "mtt", "--tag-bonus", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("test: 4 tracks, 4 reference captions; beam 3 decoding, tag-consistent (mtt, threshold 0.2, bonus 3.0)\n"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("Bleu_1      1.0000"), result.stdout)
+        result = try CLI.run("muscaps", ["caption", audio(f, "chord"), "--model", f.model, "--tag-consistent", "mtt,msd"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, "A warm major chord with soft organ\n")
+
+        result = try CLI.run("muscaps", ["eval", f.dataset.path, "--split", "test", "--model", f.model, "--tag-consistent", "msd"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("manifest_test.json: no prepared split here"), result.stderr)
+        result = try CLI.run("muscaps", ["caption", audio(f, "chord"), "--model", f.model, "--tag-consistent", "mtt,gtzan"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--tag-consistent: unknown tagger 'gtzan' (use mtt, msd or mtt,msd)"), result.stderr)
+        result = try CLI.run("muscaps", ["caption", audio(f, "chord"), "--model", f.model, "--tag-consistent", "mtt", "--tag-threshold", "0"])
+        XCTAssertTrue(result.stderr.contains("--tag-threshold must be in (0, 1] (got 0.0)"), result.stderr)
+        result = try CLI.run("muscaps", ["eval", f.dataset.path, "--model", f.model, "--tag-consistent", "mtt", "--tag-bonus=-1"])
+        XCTAssertTrue(result.stderr.contains("--tag-bonus must be a finite number ≥ 0 (got -1.0)"), result.stderr)
+    }
+
     // MARK: baselines
 
     func testBaselinesAreScoredAndReportedLikeModels() throws {

@@ -23,11 +23,20 @@ public final class BeamSearchDecoder {
     public let beamWidth: Int
     public let maxLength: Int
     public private(set) var state: DecoderState
+    /// Added to a word's log-probability (`TagConsistency.wordBias`): −∞ bans a word at every step; a
+    /// positive bonus counts only until the hypothesis contains one bonus word, so that the search is
+    /// drawn to name a supported genre once, not to repeat it. While a bias is set, no word may follow
+    /// itself. nil: plain beam search. Must have one entry per vocabulary word.
+    public var wordBias: [Float]? {
+        didSet { precondition(wordBias.map { $0.count == model.vocabularySize } ?? true, "one bias per vocabulary word") }
+    }
 
     // Live beams (row i of the state), their words so far and scores.
     private let sequences: Int32Buffer, sequenceScratch: Int32Buffer   // [beam, maxLength]
     private let scores: UnsafeMutablePointer<Double>, newScores: UnsafeMutablePointer<Double>  // [beam]
     private let tokens: Int32Buffer, parents: Int32Buffer              // [beam]
+    // Whether a live beam already contains a word with a positive `wordBias` (no further bonus).
+    private let bonusTaken: UnsafeMutablePointer<Bool>, newBonusTaken: UnsafeMutablePointer<Bool>  // [beam]
     private var live = 0
     private var steps = 0
     // The k best candidates of a step, sorted by score (descending).
@@ -60,11 +69,17 @@ public final class BeamSearchDecoder {
         }
         scores = doubles()
         newScores = doubles()
+        bonusTaken = .allocate(capacity: beamWidth)
+        bonusTaken.initialize(repeating: false, count: beamWidth)
+        newBonusTaken = .allocate(capacity: beamWidth)
+        newBonusTaken.initialize(repeating: false, count: beamWidth)
         candidateScores = doubles()
         finishedScores = doubles()
     }
 
     deinit {
+        bonusTaken.deallocate()
+        newBonusTaken.deallocate()
         scores.deallocate()
         newScores.deallocate()
         candidateScores.deallocate()
@@ -93,8 +108,10 @@ public final class BeamSearchDecoder {
         steps = 0
         finishedCount = 0
         scores[0] = 0
+        bonusTaken[0] = false
         tokens.pointer[0] = Int32(Vocabulary.startIndex)
         var k = min(beamWidth, v)
+        let bias = wordBias
 
         for t in 0..<maxLength {
             let logits = model.step(tokens: UnsafePointer(tokens.pointer), state: state)
@@ -105,7 +122,13 @@ public final class BeamSearchDecoder {
                 let z = logits + r * v
                 let base = scores[r] - Double(logSumExp(z, count: v))
                 for j in 0..<v {
-                    let s = base + Double(z[j])
+                    var s = base + Double(z[j])
+                    if let bias {
+                        // Steered search: banned words, and no word right after itself (a banned word
+                        // can leave its lead-in word, "central" of "central european", looping).
+                        if bias[j] == -.infinity || (t > 0 && Int32(j) == tokens.pointer[r]) { continue }
+                        if bias[j] < 0 || !bonusTaken[r] { s += Double(bias[j]) }
+                    }
                     if count == k && s <= candidateScores[k - 1] { continue }
                     var i = count == k ? k - 1 : count
                     while i > 0 && candidateScores[i - 1] < s {
@@ -136,6 +159,7 @@ public final class BeamSearchDecoder {
                     target.update(from: source, count: t)
                     target[t] = token
                     parents.pointer[next] = Int32(row)
+                    newBonusTaken[next] = bonusTaken[row] || (bias.map { $0[Int(token)] > 0 } ?? false)
                     tokens.pointer[next] = token
                     newScores[next] = candidateScores[c]
                     next += 1
@@ -144,6 +168,7 @@ public final class BeamSearchDecoder {
             if k == 0 || next == 0 { live = 0; break }
             sequences.pointer.update(from: sequenceScratch.pointer, count: next * maxLength)
             scores.update(from: newScores, count: next)
+            bonusTaken.update(from: newBonusTaken, count: next)
             state.selectRows(UnsafeBufferPointer(start: parents.pointer, count: next))
             live = next
         }

@@ -18,6 +18,8 @@ public struct WindowFeatures: Sendable {
     /// The tagger's tag probabilities, `[windows, tags]` row-major (tags in `tagger.model.tags` order):
     /// the same forward pass gives them, so callers that want tags and captions run musicnn once.
     public var taggram: [Float] = []
+    /// The tagger's tag names (tag-consistent decoding reads them with `taggram`).
+    public var tags: [String] = []
 
     public var count: Int { windows.count }
 
@@ -28,6 +30,14 @@ public struct WindowFeatures: Sendable {
 
     /// All windows.
     public var all: Tensor { features(0..<count) }
+
+    /// Mean tag probabilities over windows `range` (non-empty), aligned with `tags`.
+    public func meanTags(_ range: Range<Int>) -> [Float] {
+        precondition(!range.isEmpty && taggram.count == count * tags.count)
+        return taggram.withUnsafeBufferPointer {
+            TagConsistency.meanProbabilities(UnsafeBufferPointer(rebasing: $0[(range.lowerBound * tags.count)..<(range.upperBound * tags.count)]), windows: range.count)
+        }
+    }
 }
 
 extension TrackFeatureExtractor {
@@ -39,7 +49,8 @@ extension TrackFeatureExtractor {
             values.append(contentsOf: output.maxPoolBuffer)
             taggram.append(contentsOf: output.taggramBuffer)
         }
-        return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak, taggram: taggram)
+        return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak, taggram: taggram,
+                              tags: tagger.model.tags)
     }
 }
 
