@@ -7,8 +7,8 @@
 #   bash Tools/realmusic/measure.sh [SCRATCH] [OUT]   # defaults /tmp/muscaps-realmusic, runs/realmusic
 #
 # Environment: MODELS="name=path.safetensors ..." (default: the shipped model), CONSISTENT="mtt msd mtt,msd"
-# (the tag-consistent decoding variants to run on every model), BONUS (default 2), THRESHOLD (default 0.2),
-# NN_DATASET (a prepared corpus whose train split the nearest-neighbour baseline recalls; skipped if empty).
+# (the tag-consistent decoding variants to run on every model), BONUS (default 2), THRESHOLD (default 0.2).
+# The nearest-neighbour baseline is not run: it recalls captions of a prepared training corpus.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${1:-/tmp/muscaps-realmusic}
@@ -18,7 +18,6 @@ read -r -a MODELS <<< "${MODELS:-shipped=Models/captioning/default.safetensors}"
 read -r -a CONSISTENT <<< "${CONSISTENT:-mtt msd mtt,msd}"
 BONUS=${BONUS:-2}
 THRESHOLD=${THRESHOLD:-0.2}
-NN_DATASET=${NN_DATASET:-}
 DATASET="$SCRATCH/dataset"
 mkdir -p "$OUT"
 
@@ -48,23 +47,4 @@ for split in realmusic realmusic_live; do
   "$MUSCAPS" baseline tag-template "$DATASET" --split "$split" --no-meteor --no-spice --predictions "$OUT/tag-template.$split.json" > /dev/null
 done
 runs+=(--run "tag template, whole track=$OUT/tag-template.realmusic.json" --run "tag template, live 9 s=$OUT/tag-template.realmusic_live.json")
-if [ -n "$NN_DATASET" ]; then
-  # The nearest-neighbour baseline recalls a training caption: copy the real set's cache beside a corpus.
-  for split in realmusic realmusic_live; do
-    python3 - "$DATASET" "$NN_DATASET" "$split" <<'PY'
-import json, os, shutil, sys
-src, dst, split = sys.argv[1:]
-shutil.copy(os.path.join(src, f"dataset_{split}.json"), os.path.join(dst, f"dataset_{split}.json"))
-for extractor in ("musicnn-mtt",):
-    a, b = os.path.join(src, "features", extractor), os.path.join(dst, "features", extractor)
-    for name in os.listdir(a):
-        if name.startswith("manifest_realmusic") or "%40" in name or not name.startswith("manifest"):
-            if name.startswith("manifest_") and name != f"manifest_{split}.json":
-                continue
-            shutil.copy(os.path.join(a, name), os.path.join(b, name))
-PY
-    "$MUSCAPS" baseline nearest-neighbour "$NN_DATASET" --split "$split" --no-meteor --no-spice --predictions "$OUT/nearest-neighbour.$split.json" > /dev/null
-  done
-  runs+=(--run "nearest neighbour, whole track=$OUT/nearest-neighbour.realmusic.json" --run "nearest neighbour, live 9 s=$OUT/nearest-neighbour.realmusic_live.json")
-fi
 python3 Tools/realmusic/score.py "${runs[@]}" --json "$OUT/scores.json"
