@@ -52,7 +52,7 @@ let package = Package(
         /// MusCaps: vocabulary, datasets and feature cache, the captioning models, decoding, training.
         .target(name: "Captioning", dependencies: ["ThreadSupport", "NeuralCore", "AudioIO", "MusicTagging"]),
         /// Catalogue batch jobs: catalogue walking, sharding, the resume journal, merging shard outputs.
-        .target(name: "CatalogueBatch", dependencies: ["Captioning", "MusicTagging", "NeuralCore", "AudioIO"]),
+        .target(name: "CatalogueBatch", dependencies: ["ThreadSupport", "Captioning", "MusicTagging", "NeuralCore", "AudioIO"]),
         /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
         .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "ThreadSupport", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
         /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.

@@ -2,6 +2,8 @@ import Captioning
 import Dispatch
 import Foundation
 import MusicTagging
+import Synchronization
+import ThreadSupport
 
 /// Runs a batch over one shard of a catalogue into an output folder, resumably:
 ///
@@ -162,13 +164,13 @@ public final class BatchRunner {
 /// The tracks still to do, pulled by the workers one at a time under one lock, which also serialises
 /// journal writes and progress reports.
 private final class WorkQueue {
-    private let lock = NSLock()
+    private let lock = Mutex(())  // guards the mutable fields below (a class's stored properties cannot live in the Mutex)
     private let iterator: TrackIterator
     private let journal: BatchJournal
     private let progress: (BatchRunner.Progress) -> Void
     private let wanted: (String) -> Bool
     private let write: (BatchRecord) throws -> Void
-    private let started = Date()
+    private let started = Monotonic.now()
     /// Tracks being analysed (a path listed twice is done once).
     private var inFlight = Set<String>()
     private(set) var firstError: Error?
@@ -186,31 +188,31 @@ private final class WorkQueue {
 
     /// The next track to analyse; nil when the catalogue is exhausted or a write failed.
     func next() -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        while firstError == nil, let path = iterator.next() {
-            guard !inFlight.contains(path), wanted(path) else { continue }
-            inFlight.insert(path)
-            return path
+        lock.withLock { _ in
+            while firstError == nil, let path = iterator.next() {
+                guard !inFlight.contains(path), wanted(path) else { continue }
+                inFlight.insert(path)
+                return path
+            }
+            return nil
         }
-        return nil
     }
 
     func finish(_ record: BatchRecord) {
-        lock.lock()
-        defer { lock.unlock() }
-        inFlight.remove(record.path)
-        guard firstError == nil else { return }
-        do {
-            try write(record)
-            state.finished += 1
-            if record.status == .failed { state.failed += 1 }
-            state.audioSeconds += record.duration ?? 0
-            state.elapsed = Date().timeIntervalSince(started)
-            state.lastPath = record.path
-            progress(state)
-        } catch {
-            firstError = error
+        lock.withLock { _ in
+            inFlight.remove(record.path)
+            guard firstError == nil else { return }
+            do {
+                try write(record)
+                state.finished += 1
+                if record.status == .failed { state.failed += 1 }
+                state.audioSeconds += record.duration ?? 0
+                state.elapsed = Monotonic.secondsSince(started)
+                state.lastPath = record.path
+                progress(state)
+            } catch {
+                firstError = error
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import AudioCapture
 import Foundation
 import Logging
 import MusicTagging
+import ThreadSupport
 
 /// The run loop's side of `DaemonControl`: between windows it carries out queued commands and
 /// publishes what the control interface shows. Everything here runs on the inference thread.
@@ -14,7 +15,7 @@ struct ControlLoopState {
     var analysedSeconds = 0.0
     /// Audio dropped because inference fell behind.
     var discardedSeconds = 0.0
-    var lastLatencyPublish = ContinuousClock.now - .seconds(10)
+    var lastLatencyPublish: UInt64 = 0  // Monotonic; 0: never
     var latency: LivePipeline.LatencySummary?
     var lastCaption: CaptionEvent?
 }
@@ -26,10 +27,9 @@ extension Daemon {
             controlLoop.pausedSamples += chunk.count
             return
         }
-        let started = ContinuousClock.now
+        let started = Monotonic.now()
         session.pipeline.push(chunk, capturedAt: session.capture.newestSampleTime())
-        let elapsed = (ContinuousClock.now - started).components
-        controlLoop.processingSeconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        controlLoop.processingSeconds += Monotonic.secondsSince(started)
         controlLoop.analysedSeconds += Double(chunk.count) / Double(MusicnnTagger.sampleRate)
     }
 
@@ -93,9 +93,9 @@ extension Daemon {
             snapshot.droppedAudioSeconds = (dropped * 1000).rounded() / 1000
         }
         // Percentiles sort the recent latencies: at most once a second.
-        if ContinuousClock.now - controlLoop.lastLatencyPublish >= .seconds(1) {
+        if controlLoop.lastLatencyPublish == 0 || Monotonic.secondsSince(controlLoop.lastLatencyPublish) >= 1 {
             controlLoop.latency = session.pipeline.latencySummary()
-            controlLoop.lastLatencyPublish = .now
+            controlLoop.lastLatencyPublish = Monotonic.now()
         }
         let statistics = session.pipeline.statistics
         let latency = controlLoop.latency

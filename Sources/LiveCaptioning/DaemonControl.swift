@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import ThreadSupport
 
 /// What a running daemon is doing, as its control interface (D-Bus) shows it: the properties.
 /// Published by the inference thread; read by the bus thread. Values that change every window
@@ -129,7 +130,7 @@ public final class DaemonControl: Sendable {
     }
 
     private let shared = Mutex(Shared())
-    private let started = ContinuousClock.now
+    private let started = Monotonic.now()
     /// Bumped whenever the snapshot changes, so the bus thread can poll it without locking.
     private let changes = Atomic<UInt64>(0)
     private let ready = Atomic<Bool>(false)
@@ -190,8 +191,7 @@ public final class DaemonControl: Sendable {
 
     public func status() -> DaemonStatus {
         var status = shared.withLock { $0.status }
-        let elapsed = (ContinuousClock.now - started).components
-        status.uptimeSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        status.uptimeSeconds = Monotonic.secondsSince(started)
         return status
     }
 

@@ -4,6 +4,7 @@ import CatalogueBatch
 import Foundation
 import MusicTagging
 import NeuralCore
+import ThreadSupport
 
 struct BatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -152,7 +153,7 @@ final class BatchProgressReporter {
     private let interval: Double
     private let terminal = isatty(STDERR_FILENO) == 1
     private var bar: ProgressBar?
-    private var lastLine = Date()
+    private var lastLine = Monotonic.now()
 
     init(label: String, interval: Double) {
         self.label = label
@@ -165,8 +166,8 @@ final class BatchProgressReporter {
             bar?.advance(detail: "\(progress.failed) failed  " + URL(fileURLWithPath: progress.lastPath).lastPathComponent)
             return
         }
-        let now = Date()
-        guard now.timeIntervalSince(lastLine) >= interval || progress.finished == progress.total else { return }
+        let now = Monotonic.now()
+        guard Double(now - lastLine) / 1e9 >= interval || progress.finished == progress.total else { return }
         lastLine = now
         let eta = progress.finished > 0 ? progress.elapsed / Double(progress.finished) * Double(progress.total - progress.finished) : 0
         let percent = progress.total > 0 ? 100 * progress.finished / progress.total : 100
