@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
         .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "MusicTagging", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CatalogueBatchTests", dependencies: ["CatalogueBatch", "Captioning", "MusicTagging", "AudioIO", "NeuralCore"]),
-        .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "TestServerSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "Captioning", "TestServerSupport"]),
     ]
 )
 

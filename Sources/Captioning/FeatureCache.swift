@@ -3,7 +3,8 @@ import Foundation
 import MusicTagging
 import NeuralCore
 
-/// Audio features of one track: one row per non-overlapping musicnn window (2.992 s).
+/// Audio features of one track: one row per non-overlapping window of the extractor (musicnn 2.992 s,
+/// Harmonic CNN 5 s).
 public struct TrackFeatures: Sendable {
     public let trackId: String
     /// `[chunks, dimension]`.
@@ -28,22 +29,28 @@ public struct TrackFeatures: Sendable {
 /// chunk gives the 753-d `max_pool` of musicnn's feature map. The same windower and network serve the
 /// live daemon, so training and live captioning see the same features.
 public final class TrackFeatureExtractor {
-    public let tagger: MusicnnTagger
-    /// Identifies the extractor in cache paths and checkpoints, e.g. "musicnn-mtt".
+    public let tagger: any WindowTagger
+    /// Identifies the extractor in cache paths and checkpoints, e.g. "musicnn-mtt", "hcnn-mtt".
     public let identifier: String
-    public var dimension: Int { Musicnn.featureChannels }
+    /// Values per window: 753 (musicnn `max_pool`), 256 (Harmonic CNN embedding).
+    public var dimension: Int { tagger.featureSize }
 
-    public init(tagger: MusicnnTagger, identifier: String) {
-        precondition(tagger.hopFrames == Musicnn.windowFrames, "features are computed on non-overlapping windows")
+    public init(tagger: any WindowTagger, identifier: String) {
+        precondition(tagger.hopSeconds == tagger.windowSeconds, "features are computed on non-overlapping windows")
         self.tagger = tagger
         self.identifier = identifier
+    }
+
+    /// The extractor of features `identifier` names (see `WindowTaggers.make(extractorId:)`).
+    public convenience init(identifier: String, hcnnWeights: String? = nil, workers: Int = 1) throws {
+        self.init(tagger: try WindowTaggers.make(extractorId: identifier, hcnnWeights: hcnnWeights, workers: workers), identifier: identifier)
     }
 
     public func extract(trackId: String, audioPath: String) throws -> TrackFeatures {
         var rows: [Float] = []
         var tagRows: [Float] = []
-        let collect: (AnalysisWindow, MusicnnOutput) -> Void = { _, output in
-            rows.append(contentsOf: output.maxPoolBuffer)
+        let collect: (AnalysisWindow, any WindowOutput) -> Void = { _, output in
+            rows.append(contentsOf: output.featureBuffer)
             tagRows.append(contentsOf: output.taggramBuffer)
         }
         let duration = try CaptioningAudio.analyze(audioPath, with: tagger, body: collect).duration

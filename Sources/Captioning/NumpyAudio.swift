@@ -87,4 +87,16 @@ public enum CaptioningAudio {
         let info = try tagger.analyze(file: path, body: body)
         return (info.duration, info.peak)
     }
+
+    /// The same for either extractor (musicnn or the Harmonic CNN).
+    public static func analyze(_ path: String, with tagger: any WindowTagger,
+                               body: (AnalysisWindow, any WindowOutput) throws -> Void) throws -> (duration: Double, peak: Float) {
+        if URL(fileURLWithPath: path).pathExtension.lowercased() == "npy" {
+            let samples = try NumpyAudio.read(path)
+            try tagger.analyzeWindows(samples: samples, body: body)
+            return (Double(samples.count) / Double(MusicnnTagger.sampleRate), samples.reduce(0) { max($0, abs($1)) })
+        }
+        let info = try tagger.analyzeWindows(file: path, body: body)
+        return (info.duration, info.peak)
+    }
 }

@@ -183,3 +183,57 @@ public final class HarmonicCNNTagger: WindowTagger {
         for slot in 0..<batch { try body(pendingWindows[slot], outputs[slot]) }
     }
 }
+
+/// Where the Harmonic CNN's weights come from: no trained checkpoint ships (Models/README.md says why),
+/// so it is the file the user converted, given explicitly or at `Models/hcnn/HCNN_MTT.safetensors`.
+public enum HarmonicCNNWeights {
+    public static let defaultPath = "hcnn/HCNN_MTT.safetensors"
+
+    public static func resolve(_ path: String?, searchDirectories: [URL] = ModelLocator.searchDirectories()) throws -> URL {
+        if let path { return URL(fileURLWithPath: path) }
+        if let url = ModelLocator.locate(defaultPath, in: searchDirectories) { return url }
+        throw ModelLookupError(message: "no Harmonic CNN weights: none ship with MusCaps Live (the authors' trained checkpoint may not be redistributed); convert their best_model.pth with Tools/hcnn/convert_checkpoint.py as Models/README.md shows, then pass --weights FILE or put it at Models/\(defaultPath) (searched: \(searchDirectories.map(\.path).joined(separator: ", ")))")
+    }
+}
+
+/// Builds taggers for the CLI, the feature cache and the daemon.
+public enum WindowTaggers {
+    /// A tagger of `kind`: musicnn with `musicnnModel` (mtt, msd or a path), or the Harmonic CNN with
+    /// `hcnnWeights` (default: `HarmonicCNNWeights.resolve(nil)`); windows every `hopSeconds` (default:
+    /// back to back).
+    public static func make(_ kind: FeatureExtractorKind, musicnnModel: String = "mtt", hcnnWeights: String? = nil,
+                            hopSeconds: Double? = nil, workers: Int = 1) throws -> any WindowTagger {
+        switch kind {
+        case .musicnn:
+            let model = try Musicnn(contentsOf: try MusicnnModelName.resolve(musicnnModel))
+            return MusicnnTagger(model: model, hopFrames: hopSeconds.map(MusicnnTagger.hopFrames(seconds:)) ?? Musicnn.windowFrames,
+                                 workers: max(1, workers))
+        case .hcnn:
+            let model = try HarmonicCNN(contentsOf: try HarmonicCNNWeights.resolve(hcnnWeights))
+            return HarmonicCNNTagger(model: model, hopSamples: hopSeconds.map(HarmonicCNNTagger.hopSamples(seconds:)) ?? HarmonicCNN.windowSamples,
+                                     workers: max(1, workers))
+        }
+    }
+
+    /// A tagger computing exactly the features `extractorId` names (`musicnn-mtt`, `musicnn-msd`,
+    /// `hcnn-mtt` …), on back-to-back windows — what a captioning model trained on them needs. Harmonic
+    /// CNN weights that compute another id are refused.
+    public static func make(extractorId: String, hcnnWeights: String? = nil, workers: Int = 1) throws -> any WindowTagger {
+        guard let kind = FeatureExtractorKind(extractorId: extractorId) else {
+            throw ModelLookupError(message: "unknown feature extractor '\(extractorId)' (expected musicnn-mtt, musicnn-msd or hcnn-<name>)")
+        }
+        switch kind {
+        case .musicnn:
+            guard let name = MusicnnModelName(rawValue: String(extractorId.dropFirst("musicnn-".count))) else {
+                throw ModelLookupError(message: "unknown feature extractor '\(extractorId)' (expected musicnn-mtt or musicnn-msd)")
+            }
+            return try make(.musicnn, musicnnModel: name.rawValue, workers: workers)
+        case .hcnn:
+            let tagger = try make(.hcnn, hcnnWeights: hcnnWeights, workers: workers)
+            guard tagger.extractorId == extractorId else {
+                throw ModelLookupError(message: "the Harmonic CNN weights \((tagger as? HarmonicCNNTagger)?.model.weightsPath ?? "") compute '\(tagger.extractorId)' features, not '\(extractorId)'")
+            }
+            return tagger
+        }
+    }
+}

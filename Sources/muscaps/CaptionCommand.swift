@@ -9,10 +9,11 @@ struct CaptionCommand: ParsableCommand {
         commandName: "caption",
         abstract: "Describe audio files in a sentence with a trained MusCaps model.",
         discussion: """
-        The audio is cut into non-overlapping 2.99 s musicnn windows, as in training and in the live \
-        daemon. Without --every, one caption describes the whole file (all windows). With --every S, a \
+        The audio is cut into non-overlapping windows of the extractor the model was trained on (2.99 s \
+        musicnn windows, or 5 s Harmonic CNN windows for a model trained on hcnn features, which needs \
+        --weights), as in training and in the live daemon; features of another extractor are refused. Without --every, one caption describes the whole file (all windows). With --every S, a \
         caption is printed every S seconds of audio from the last --context seconds of windows \
-        (⌊context / 2.992⌋ windows: 10 s → 3), as the daemon would show them live; spans that are entirely silent print (silence). \
+        (⌊context / window⌋ windows: 10 s → 3 musicnn or 2 Harmonic CNN windows), as the daemon would show them live; spans that are entirely silent print (silence). \
         With --json, one JSON object per caption: {"file", "start", "end", "caption", "log_prob", \
         "finished", "unk_rate", "repetitions"} ("finished": false when the caption was cut at \
         --max-length; "repetitions" counts repeated words and bigrams).
@@ -37,13 +38,19 @@ struct CaptionCommand: ParsableCommand {
     @Flag(name: .long, help: "Write JSON Lines instead of text.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Feature extractor (default: the one the model was trained on; another is refused).", valueName: "musicnn|hcnn"))
+    var extractor: FeatureExtractorKind?
+
+    @Option(name: .long, help: ArgumentHelp("Converted Harmonic CNN weights, for a model trained on hcnn features (default: Models/hcnn/HCNN_MTT.safetensors).", valueName: "FILE"))
+    var weights: String?
+
     @Option(name: .long, help: "Windows computed in parallel (default: one per core).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one audio file") }
         if let every, !(every > 0) { throw ValidationError("--every must be positive (got \(every))") }
-        if !(context >= MelWindower.frameSeconds * Double(MelWindower.windowFrames)) {
+        if !(context >= FeatureExtractorKind.musicnn.windowSeconds) {
             throw ValidationError("--context must be at least one window (2.992 s), got \(context)")
         }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -52,7 +59,18 @@ struct CaptionCommand: ParsableCommand {
     func run() throws {
         BLAS.threadCount = 1
         let bundle = try modelOptions.load()
-        let extractor = try bundle.makeFeatureExtractor(workers: jobs)
+        let extractor: TrackFeatureExtractor
+        if let kind = self.extractor, FeatureExtractorKind(extractorId: bundle.extractor) != kind {
+            let tagger = try WindowTaggers.make(kind, hcnnWeights: weights, workers: jobs)
+            try bundle.requireCompatible(extractorId: tagger.extractorId, featureSize: tagger.featureSize)  // throws: another extractor
+            extractor = TrackFeatureExtractor(tagger: tagger, identifier: tagger.extractorId)
+        } else {
+            extractor = try bundle.makeFeatureExtractor(workers: jobs, hcnnWeights: weights)
+        }
+        let windowSeconds = extractor.tagger.windowSeconds
+        if every != nil && context < windowSeconds {
+            throw CommandError("--context must be at least one \(extractor.identifier) window (\(windowSeconds) s), got \(context)")
+        }
         let decoder = try decoding.makeDecoder(bundle.model)
         // Tag-consistent decoding: beam search (width 1 = greedy) steered by the taggers' confident tags;
         // a tagger other than the model's own analyses the audio a second time.
@@ -81,7 +99,7 @@ struct CaptionCommand: ParsableCommand {
                 }
                 if !json && files.count > 1 { print((index > 0 ? "\n" : "") + "\(path):") }
                 if let every {
-                    for span in RollingCaptions.spans(audio.windows, duration: audio.duration, every: every, context: context) {
+                    for span in RollingCaptions.spans(audio.windows, duration: audio.duration, every: every, context: context, windowSeconds: windowSeconds) {
                         if span.silent {
                             emit(path: path, start: span.start, end: span.end, caption: nil, bundle: bundle)
                         } else {

@@ -32,28 +32,35 @@ struct Muscaps: ParsableCommand {
     }
 }
 
-/// Options every musicnn-based subcommand shares.
-struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Tagging model: mtt (MagnaTagATune, 50 tags), msd (Million Song Dataset, 50 tags) or a path to converted weights.", valueName: "mtt|msd|PATH"))
-    var model: String = "mtt"
+extension FeatureExtractorKind: ExpressibleByArgument {}
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between window starts; windows are 2.99 s long (default: 2.992, no overlap, as musicnn).", valueName: "SECONDS"))
+/// Options every tagging subcommand shares: which network, its weights, the hop.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Feature extractor: musicnn (3 s windows) or hcnn (Harmonic CNN, 5 s windows; needs converted weights, see Models/README.md).", valueName: "musicnn|hcnn"))
+    var extractor: FeatureExtractorKind = .musicnn
+
+    @Option(name: .long, help: ArgumentHelp("musicnn tagging model: mtt (MagnaTagATune, 50 tags), msd (Million Song Dataset, 50 tags) or a path to converted weights.", valueName: "mtt|msd|PATH"))
+    var model: String?
+
+    @Option(name: .long, help: ArgumentHelp("Harmonic CNN weights converted by Tools/hcnn/convert_checkpoint.py (default: Models/hcnn/HCNN_MTT.safetensors).", valueName: "FILE"))
+    var weights: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between window starts (default: the window length — 2.992 s for musicnn, 5 s for hcnn — so no overlap).", valueName: "SECONDS"))
     var hop: Double?
 
     func validate() throws {
         if let hop, !(hop > 0 && hop <= 60) { throw ValidationError("--hop must be between 0 and 60 seconds, got \(hop)") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if extractor == .hcnn && model != nil { throw ValidationError("--model names a musicnn model; the Harmonic CNN takes --weights FILE") }
+        if extractor == .musicnn && weights != nil { throw ValidationError("--weights is for --extractor hcnn; musicnn takes --model") }
     }
-
-    var hopFrames: Int { hop.map(MusicnnTagger.hopFrames(seconds:)) ?? Musicnn.windowFrames }
 
     @Option(name: .long, help: "Windows computed in parallel (default: one per core).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    func loadTagger() throws -> MusicnnTagger {
-        let url = try MusicnnModelName.resolve(model)
+    func loadTagger() throws -> any WindowTagger {
         // Parallelism comes from running windows side by side; BLAS stays single-threaded in each.
         BLAS.threadCount = 1
-        return MusicnnTagger(model: try Musicnn(contentsOf: url), hopFrames: hopFrames, workers: max(1, jobs))
+        return try WindowTaggers.make(extractor, musicnnModel: model ?? "mtt", hcnnWeights: weights, hopSeconds: hop, workers: max(1, jobs))
     }
 }

@@ -11,9 +11,10 @@ struct PrepareCommand: ParsableCommand {
         discussion: """
         DATASET holds dataset_train.json, dataset_val.json, dataset_test.json (entries {"track_id", \
         "caption": {"raw", "tokens"}}, optionally "path") and the audio in DATASET/audio/<track_id>.<ext> \
-        (wav, flac, ogg, opus, mp3, or float32 16 kHz .npy). Each track is cut into non-overlapping 3 s \
-        musicnn windows and its 753-d max_pool features per window are cached in \
-        DATASET/features/<extractor>/; re-running only processes new or changed audio. Entries that cannot \
+        (wav, flac, ogg, opus, mp3, or float32 16 kHz .npy). Each track is cut into non-overlapping windows \
+        of the extractor — 3 s for musicnn (753-d max_pool), 5 s for the Harmonic CNN (256-d embedding, \
+        --extractor hcnn --weights FILE; cached as hcnn-<model>, e.g. hcnn-mtt, the id to train with) — and \
+        its features per window are cached in DATASET/features/<extractor id>/; re-running only processes new or changed audio. Entries that cannot \
         be used (missing or unreadable audio, empty captions, out-of-range lengths, duplicates) are \
         reported with their track id and skipped. Training reads only the cache and the manifests written \
         beside it.
@@ -22,8 +23,11 @@ struct PrepareCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Dataset directory.", valueName: "DATASET"))
     var dataset: String
 
-    @Option(name: .long, help: ArgumentHelp("Feature extractor: musicnn-mtt or musicnn-msd.", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Feature extractor: musicnn (= musicnn-mtt), musicnn-msd, or hcnn (the Harmonic CNN with --weights).", valueName: "NAME"))
     var extractor: String = "musicnn-mtt"
+
+    @Option(name: .long, help: ArgumentHelp("With --extractor hcnn: converted Harmonic CNN weights (default: Models/hcnn/HCNN_MTT.safetensors).", valueName: "FILE"))
+    var weights: String?
 
     @Option(name: .long, parsing: .upToNextOption, help: "Splits to prepare.")
     var splits: [String] = ["train", "val", "test"]
@@ -50,7 +54,10 @@ struct PrepareCommand: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard ["musicnn-mtt", "musicnn-msd"].contains(extractor) else { throw ValidationError("unknown extractor '\(extractor)'; use musicnn-mtt or musicnn-msd") }
+        guard ["musicnn", "musicnn-mtt", "musicnn-msd", "hcnn"].contains(extractor) || extractor.hasPrefix("hcnn-") else {
+            throw ValidationError("unknown extractor '\(extractor)'; use musicnn, musicnn-mtt, musicnn-msd or hcnn")
+        }
+        if weights != nil && FeatureExtractorKind(extractorId: extractor) != .hcnn { throw ValidationError("--weights is for --extractor hcnn") }
         guard CaptionDataset.DuplicatePolicy(rawValue: duplicates) != nil else { throw ValidationError("--duplicates must be drop-all, keep-first or keep") }
         guard minSeconds >= 0, maxSeconds >= minSeconds else { throw ValidationError("need 0 ≤ --min-seconds ≤ --max-seconds") }
         guard minTokens >= 1, maxTokens >= minTokens else { throw ValidationError("need 1 ≤ --min-tokens ≤ --max-tokens") }
@@ -59,8 +66,10 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = 1
-        let model = try Musicnn(contentsOf: try MusicnnModelName.resolve(String(extractor.dropFirst("musicnn-".count))))
-        let featureExtractor = TrackFeatureExtractor(tagger: MusicnnTagger(model: model, workers: jobs), identifier: extractor)
+        let tagger = extractor == "hcnn" ? try WindowTaggers.make(.hcnn, hcnnWeights: weights, workers: jobs)
+            : try WindowTaggers.make(extractorId: extractor == "musicnn" ? "musicnn-mtt" : extractor, hcnnWeights: weights, workers: jobs)
+        let featureExtractor = TrackFeatureExtractor(tagger: tagger, identifier: tagger.extractorId)
+        print("Features: \(tagger.extractorId) (\(tagger.featureSize) values per \(String(format: "%.3g", tagger.windowSeconds)) s window)")
         var options = DatasetPreparation.Options()
         options.durationRange = minSeconds...maxSeconds
         options.tokenRange = minTokens...maxTokens

@@ -6,7 +6,7 @@ import MusicTagging
 struct TagCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tag",
-        abstract: "Print the top musicnn tags of each window of audio files.",
+        abstract: "Print the top tags (musicnn or Harmonic CNN) of each window of audio files.",
         discussion: """
         Each line gives a window's time span in seconds and its most probable tags. Silent windows \
         (below \(Int(MusicnnTagger.silenceThresholdDBFS)) dBFS) are marked silent and get no tags. \
@@ -52,15 +52,15 @@ struct TagCommand: ParsableCommand {
         if failures > 0 { throw ExitCode.failure }
     }
 
-    private func tagFile(path: String, tagger: MusicnnTagger) throws {
+    private func tagFile(path: String, tagger: any WindowTagger) throws {
         let estimated = AudioFileDecoder().estimatedSampleCount(path).map { tagger.windowCount(sampleCount: $0) } ?? 0
         let progress = ProgressBar(total: estimated, label: URL(fileURLWithPath: path).lastPathComponent,
                                    enabled: estimated > 20 && isatty(STDERR_FILENO) == 1)
-        let names = tagger.model.tags
+        let names = tagger.tags
         var sum = [Float](repeating: 0, count: names.count)
         var counted = 0
         var end = 0.0
-        let info = try tagger.analyze(file: path) { window, output in
+        let info = try tagger.analyzeWindows(file: path) { window, output in
             end = window.end
             if summary {
                 if !window.isSilent {

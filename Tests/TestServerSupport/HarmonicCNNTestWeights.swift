@@ -37,6 +37,11 @@ public enum HarmonicCNNTestWeights {
         try SafetensorsWriter.write(tensors: tensors, metadata: decoded.metadata.merging(metadataOverrides) { $1 }, to: url)
     }
 
+    /// The converted checkpoint's metadata (tags, model name …) as the record holds it.
+    public static func recordMetadata(record: URL = recordURL) throws -> [String: String] {
+        try JSONDecoder().decode(Record.self, from: Data(contentsOf: record)).metadata
+    }
+
     /// FNV-1a-64 of raw bytes.
     public static func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325

@@ -13,7 +13,7 @@ import NeuralCore
 /// | key | value |
 /// |---|---|
 /// | `vocabulary` | JSON list of the words, `<pad> <unk> <sos> <eos>` first (id = position) |
-/// | `extractor` | feature extractor id, e.g. `musicnn-mtt` (753-d `max_pool` per 3 s window) |
+/// | `extractor` | feature extractor id: `musicnn-mtt` (753-d `max_pool` per 3 s window), `musicnn-msd`, `hcnn-mtt` (256-d embedding per 5 s window); the feature size is the configuration's `audioFeatureSize` |
 /// | `provenance` | JSON: what produced the file (dataset, epoch, validation loss, seed, version) |
 /// | `training_state` | JSON, only in the trainer's `last.safetensors`: what `--resume` needs |
 ///
@@ -97,11 +97,25 @@ public struct CaptioningModelBundle {
         return MusicnnModelName(rawValue: String(id.dropFirst("musicnn-".count)))
     }
 
-    /// A feature extractor matching the model (the same windows and features it was trained on).
-    public func makeFeatureExtractor(workers: Int = 1) throws -> TrackFeatureExtractor {
-        guard let name = musicnnModel else { throw CaptioningBundleError.unknownExtractor(extractor) }
-        let musicnn = try Musicnn(contentsOf: try MusicnnModelName.resolve(name.rawValue))
-        return TrackFeatureExtractor(tagger: MusicnnTagger(model: musicnn, workers: max(1, workers)), identifier: extractor)
+    /// A feature extractor matching the model (the same windows and features it was trained on). A model
+    /// trained on Harmonic CNN features needs the converted weights (`hcnnWeights`, default
+    /// `Models/hcnn/HCNN_MTT.safetensors`), and they must compute the same extractor id.
+    public func makeFeatureExtractor(workers: Int = 1, hcnnWeights: String? = nil) throws -> TrackFeatureExtractor {
+        guard FeatureExtractorKind(extractorId: extractor) != nil else { throw CaptioningBundleError.unknownExtractor(extractor) }
+        let features = try TrackFeatureExtractor(identifier: extractor, hcnnWeights: hcnnWeights, workers: workers)
+        try requireCompatible(extractorId: features.identifier, featureSize: features.dimension)
+        return features
+    }
+
+    /// Refuses features other than those the model was trained on: another extractor, or another size.
+    public func requireCompatible(extractorId: String, featureSize: Int) throws {
+        let path = "captioning model"
+        guard extractorId == extractor else {
+            throw CaptioningBundleError.incompatible(path: path, reason: "trained on '\(extractor)' features (\(model.configuration.audioFeatureSize)-d), given '\(extractorId)' features (\(featureSize)-d)")
+        }
+        guard featureSize == model.configuration.audioFeatureSize else {
+            throw CaptioningBundleError.incompatible(path: path, reason: "expects \(model.configuration.audioFeatureSize)-d audio features, '\(extractorId)' gives \(featureSize)-d")
+        }
     }
 
     /// The shipped default model, if one is installed (`Models/captioning/default.safetensors`).
@@ -135,7 +149,7 @@ public enum CaptioningBundleError: Error, CustomStringConvertible, Equatable {
         case let .vocabularyMismatch(path, words, outputs):
             return "\(path): vocabulary has \(words) words but the model predicts \(outputs)"
         case let .incompatible(path, reason): return "\(path): \(reason)"
-        case let .unknownExtractor(id): return "unknown feature extractor '\(id)' (expected musicnn-mtt or musicnn-msd)"
+        case let .unknownExtractor(id): return "unknown feature extractor '\(id)' (expected musicnn-mtt, musicnn-msd or hcnn-<name>)"
         case let .noDefaultModel(searched):
             return "no default captioning model is installed (\(CaptioningModelBundle.defaultModelPath) is in none of: \(searched.joined(separator: ", ")); set MUSCAPS_MODELS to the folder holding captioning/); pass a trained model with --model PATH (make one with `muscaps train`)"
         }

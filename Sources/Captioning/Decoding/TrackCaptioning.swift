@@ -46,11 +46,11 @@ extension TrackFeatureExtractor {
         var windows: [AnalysisWindow] = [], values: [Float] = [], taggram: [Float] = []
         let (duration, peak) = try CaptioningAudio.analyze(audioPath, with: tagger) { window, output in
             windows.append(window)
-            values.append(contentsOf: output.maxPoolBuffer)
+            values.append(contentsOf: output.featureBuffer)
             taggram.append(contentsOf: output.taggramBuffer)
         }
         return WindowFeatures(windows: windows, values: values, dimension: dimension, duration: duration, peak: peak, taggram: taggram,
-                              tags: tagger.model.tags)
+                              tags: tagger.tags)
     }
 }
 
@@ -68,18 +68,19 @@ public enum RollingCaptions {
         public var silent: Bool
     }
 
-    /// Windows a context of `seconds` holds: ⌊seconds / 2.992⌋, at least one (10 s → 3 windows).
-    public static func windowCount(context seconds: Double) -> Int {
-        let window = Double(MelWindower.windowFrames) * MelWindower.frameSeconds
-        return max(1, Int((seconds / window + 1e-6).rounded(.down)))
+    /// Windows a context of `seconds` holds: ⌊seconds / window⌋, at least one (10 s → 3 musicnn windows
+    /// of 2.992 s, 2 Harmonic CNN windows of 5 s).
+    public static func windowCount(context seconds: Double, windowSeconds: Double = FeatureExtractorKind.musicnn.windowSeconds) -> Int {
+        max(1, Int((seconds / windowSeconds + 1e-6).rounded(.down)))
     }
 
     /// The spans: at t = every, 2·every, … (and at the end of the audio if it is not on that grid), the
     /// last `windowCount(context:)` windows that have ended by t. Times before the first window ends give
     /// no span; a time that would repeat the previous span's windows is skipped.
-    public static func spans(_ windows: [AnalysisWindow], duration: Double, every: Double, context: Double) -> [Span] {
+    public static func spans(_ windows: [AnalysisWindow], duration: Double, every: Double, context: Double,
+                             windowSeconds: Double = FeatureExtractorKind.musicnn.windowSeconds) -> [Span] {
         precondition(every > 0 && context > 0)
-        let count = windowCount(context: context)
+        let count = windowCount(context: context, windowSeconds: windowSeconds)
         var times: [Double] = []
         var t = every
         while t < duration - 1e-9 { times.append(t); t += every }
