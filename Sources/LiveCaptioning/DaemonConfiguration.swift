@@ -8,7 +8,10 @@ import TOMLKit
 /// ```toml
 /// source = "pulse"                    # pulse[:SOURCE] | jack[:PORT-PATTERN] | file:PATH[:realtime] | stdin:FORMAT:RATE:CHANNELS
 /// outputs = ["stdout", "file:captions.vtt"]
-/// model = "mtt"                       # tagger: mtt, msd or a weights path
+/// extractor = "musicnn"               # musicnn (3 s windows) or hcnn (Harmonic CNN, 5 s windows)
+/// model = "mtt"                       # musicnn tagger: mtt, msd or a weights path
+/// weights = "Models/hcnn/HCNN_MTT.safetensors"   # converted Harmonic CNN weights (none ship), used with
+///                                     # extractor hcnn or a captioner trained on hcnn features
 /// captioner = "Models/captioning/default.safetensors"   # optional captioning model
 /// hop = 1.0                           # seconds between windows
 /// context = 10.0                      # seconds of audio each caption describes
@@ -24,7 +27,9 @@ import TOMLKit
 public struct DaemonConfiguration: Sendable, Equatable {
     public var source = "pulse"
     public var outputs: [String] = ["stdout"]
+    public var extractor = "musicnn"
     public var model = "mtt"
+    public var weights: String?
     public var captioner: String?
     public var hop = 1.0
     public var context = 10.0
@@ -41,7 +46,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public init() {}
 
     /// The keys a config file may hold.
-    public static let keys = ["source", "outputs", "model", "captioner", "hop", "context", "silence_threshold",
+    public static let keys = ["source", "outputs", "extractor", "model", "weights", "captioner", "hop", "context", "silence_threshold",
                               "beam", "top_tags", "loop", "queue_size", "plugin_path", "bus", "bus_name_suffix"]
 
     /// Parses a config file's text. Every problem — a syntax error, an unknown key, a value of the wrong
@@ -82,7 +87,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
             switch key {
             case "source": configuration.source = try string()
             case "outputs": configuration.outputs = try strings()
+            case "extractor": configuration.extractor = try string()
             case "model": configuration.model = try string()
+            case "weights": configuration.weights = try string()
             case "captioner": configuration.captioner = try string()
             case "hop": configuration.hop = try number()
             case "context": configuration.context = try number()
@@ -119,6 +126,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Range checks shared by the file and the command line.
     public func validate() throws {
         func fail(_ message: String) -> ConfigurationError { ConfigurationError(path: nil, line: nil, message: message) }
+        guard ["musicnn", "hcnn"].contains(extractor) else { throw fail("extractor must be musicnn or hcnn, got '\(extractor)'") }
         guard hop > 0 && hop <= 60 else { throw fail("hop must be between 0 and 60 seconds, got \(hop)") }
         guard context >= 3 && context <= 600 else { throw fail("context must be between 3 and 600 seconds, got \(context)") }
         guard silenceThreshold <= 0 && silenceThreshold >= -200 else { throw fail("silence_threshold must be between -200 and 0 dBFS, got \(silenceThreshold)") }

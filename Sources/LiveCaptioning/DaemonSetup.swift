@@ -26,12 +26,12 @@ final class RunningSetup {
     init(configuration: DaemonConfiguration, logger: Logger, observer: ((CaptionEvent) -> Void)? = nil) throws {
         try Self.validate(configuration)
         BLAS.threadCount = 1
-        let models = try ModelPart.load(configuration)
+        let models = try ModelPart.load(configuration, logger: logger)
         let empty = OutputHost(outputs: [], logger: logger)
         PluginCrashReporter.install()
         let transition = try Self.stageOutputs(configuration, from: empty)
         let capture: CapturePart
-        do { capture = try CapturePart.start(configuration) } catch {
+        do { capture = try CapturePart.start(configuration, windowSeconds: models.extractor.windowSeconds) } catch {
             transition.rollBack(timeout: 3)
             throw error
         }
@@ -41,7 +41,7 @@ final class RunningSetup {
         self.logger = logger
         let router = OutputRouter(transition.host)
         self.router = router
-        pipeline = LivePipeline(model: models.tagger, captioner: models.captioner, settings: Self.settings(configuration),
+        pipeline = LivePipeline(extractor: models.extractor, captioner: models.captioner, settings: Self.settings(configuration),
                                 logger: logger) {
             router.host.emit($0)
             observer?($0)
@@ -59,11 +59,12 @@ final class RunningSetup {
         var changes = AppliedChanges()
 
         // 1. Build what changed; nothing running is touched.
-        let newModels = Self.modelsDiffer(old, new) ? try ModelPart.load(new) : nil
+        let newModels = Self.modelsDiffer(old, new) ? try ModelPart.load(new, logger: logger) : nil
+        let windowSeconds = (newModels ?? models).extractor.windowSeconds
         let transition = Self.outputsDiffer(old, new) ? try Self.stageOutputs(new, from: outputs) : nil
         var newCapture: CapturePart?
         if old.source != new.source || old.loop != new.loop {
-            do { newCapture = try CapturePart.start(new) } catch {
+            do { newCapture = try CapturePart.start(new, windowSeconds: windowSeconds) } catch {
                 transition?.rollBack(timeout: shutdownTimeout)
                 throw error
             }
@@ -82,8 +83,8 @@ final class RunningSetup {
             capture = newCapture
             pipeline.restartAfterSourceChange()
             changes.source = true
-        } else if old.hop != new.hop {
-            capture.sizeBacklog(hop: new.hop)
+        } else if old.hop != new.hop || newModels != nil {
+            capture.sizeBacklog(hop: new.hop, windowSeconds: windowSeconds)
         }
         if let newModels {
             models = newModels
@@ -92,7 +93,7 @@ final class RunningSetup {
         changes.pipelineSettings = old.hop != new.hop || old.context != new.context
             || old.silenceThreshold != new.silenceThreshold || old.topTags != new.topTags
         if changes.model || changes.pipelineSettings {
-            pipeline.reconfigure(model: models.tagger, captioner: models.captioner, settings: Self.settings(new))
+            pipeline.reconfigure(extractor: models.extractor, captioner: models.captioner, settings: Self.settings(new))
         }
         if old.bus != new.bus || old.busNameSuffix != new.busNameSuffix {
             logger.notice("the D-Bus settings (bus, bus_name_suffix) take effect when the daemon starts again")
@@ -149,7 +150,7 @@ final class RunningSetup {
     }
 
     private static func modelsDiffer(_ a: DaemonConfiguration, _ b: DaemonConfiguration) -> Bool {
-        a.model != b.model || a.captioner != b.captioner || a.beam != b.beam
+        a.extractor != b.extractor || a.model != b.model || a.weights != b.weights || a.captioner != b.captioner || a.beam != b.beam
     }
 
     private static func outputsDiffer(_ a: DaemonConfiguration, _ b: DaemonConfiguration) -> Bool {
@@ -181,33 +182,57 @@ final class OutputRouter {
     init(_ host: OutputHost) { self.host = host }
 }
 
-/// The tagging model and the optional captioning model of a configuration.
+/// The tagging network (musicnn or the Harmonic CNN) and the optional captioning model of a configuration.
 struct ModelPart {
-    let tagger: Musicnn
+    let extractor: LiveExtractor
     let captioner: ModelCaptioner?
 
-    /// The captioner named (else the shipped default when there is one; "none" turns it off) and the
-    /// tagger it was trained with (or the one named).
-    static func load(_ configuration: DaemonConfiguration) throws -> ModelPart {
-        var captioner: ModelCaptioner?
-        let captionerPath = configuration.captioner ?? CaptioningModelBundle.locateDefault()?.path
+    /// The captioner named (else the shipped default when there is one and the extractor is musicnn —
+    /// it was trained on musicnn features; "none" turns it off) and the network it was trained with:
+    /// a captioner trained on Harmonic CNN features brings that extractor (with `weights`), one trained on
+    /// musicnn features refuses `extractor = "hcnn"`, and features of other weights or size are refused.
+    static func load(_ configuration: DaemonConfiguration, logger: Logger) throws -> ModelPart {
+        var bundle: CaptioningModelBundle?
+        let captionerPath = configuration.captioner ?? (configuration.extractor == "hcnn" ? nil : CaptioningModelBundle.locateDefault()?.path)
         if let captionerPath, captionerPath != "none" {
-            do {
-                captioner = try ModelCaptioner(bundle: try CaptioningModelBundle.load(URL(fileURLWithPath: captionerPath)), beamWidth: configuration.beam)
-            } catch {
+            do { bundle = try CaptioningModelBundle.load(URL(fileURLWithPath: captionerPath)) } catch {
                 throw ReconfigurationError.captionerRejected(captioner: captionerPath, reason: "\(error)")
             }
         }
-        if let captioner, let trainedOn = captioner.taggerName, trainedOn != configuration.model.lowercased(),
-           configuration.model != DaemonConfiguration().model {
-            throw ReconfigurationError.captionerRejected(
-                captioner: captionerPath ?? "", reason: "it was trained on musicnn-\(trainedOn) features; use --model \(trainedOn) (or --captioner none)")
+        if configuration.extractor == "hcnn" && configuration.captioner == nil {
+            logger.notice("extractor hcnn: no captioner named (the shipped one takes musicnn features); tags only")
         }
-        let taggerName = captioner?.taggerName ?? configuration.model
+        let extractor: LiveExtractor
+        switch (configuration.extractor, bundle.flatMap { FeatureExtractorKind(extractorId: $0.extractor) }) {
+        case ("hcnn", .musicnn?):
+            throw ReconfigurationError.captionerRejected(
+                captioner: captionerPath ?? "", reason: "it was trained on \(bundle!.extractor) features; use --extractor musicnn (or --captioner none)")
+        case ("hcnn", _), ("musicnn", .hcnn?):
+            // A captioner trained on Harmonic CNN features brings the extractor with it.
+            do {
+                extractor = .harmonicCNN(try HarmonicCNN(contentsOf: try HarmonicCNNWeights.resolve(configuration.weights)))
+            } catch {
+                throw ReconfigurationError.modelRejected(model: configuration.weights ?? HarmonicCNNWeights.defaultPath, reason: "\(error)")
+            }
+        default:
+            if let trainedOn = bundle?.musicnnModel?.rawValue, trainedOn != configuration.model.lowercased(),
+               configuration.model != DaemonConfiguration().model {
+                throw ReconfigurationError.captionerRejected(
+                    captioner: captionerPath ?? "", reason: "it was trained on musicnn-\(trainedOn) features; use --model \(trainedOn) (or --captioner none)")
+            }
+            let taggerName = bundle?.musicnnModel?.rawValue ?? configuration.model
+            do {
+                extractor = .musicnn(try Musicnn(contentsOf: try MusicnnModelName.resolve(taggerName)))
+            } catch {
+                throw ReconfigurationError.modelRejected(model: taggerName, reason: "\(error)")
+            }
+        }
+        guard let bundle, let captionerPath else { return ModelPart(extractor: extractor, captioner: nil) }
         do {
-            return ModelPart(tagger: try Musicnn(contentsOf: try MusicnnModelName.resolve(taggerName)), captioner: captioner)
+            try bundle.requireCompatible(extractorId: extractor.extractorId, featureSize: extractor.featureSize)
+            return ModelPart(extractor: extractor, captioner: try ModelCaptioner(bundle: bundle, beamWidth: configuration.beam, featureSize: extractor.featureSize))
         } catch {
-            throw ReconfigurationError.modelRejected(model: taggerName, reason: "\(error)")
+            throw ReconfigurationError.captionerRejected(captioner: captionerPath, reason: "\(error)")
         }
     }
 }
@@ -227,13 +252,13 @@ final class CapturePart {
     var lastState: CaptureState
 
     /// Parses and starts the source `configuration` names.
-    static func start(_ configuration: DaemonConfiguration) throws -> CapturePart {
+    static func start(_ configuration: DaemonConfiguration, windowSeconds: Double) throws -> CapturePart {
         let spec: CaptureSpec
         do { spec = try CaptureSpec(parsing: configuration.source) } catch {
             throw ReconfigurationError.sourceRejected(source: configuration.source, reason: "\(error)")
         }
         var options = CaptureOptions()
-        options.ringSizing = RingSizing(windowSeconds: 2.992, hopSeconds: configuration.hop, slackSeconds: 1)
+        options.ringSizing = RingSizing(windowSeconds: windowSeconds, hopSeconds: configuration.hop, slackSeconds: 1)
         let source: any CaptureSource
         if case let .file(path, realtime, loop) = spec, configuration.loop, !loop {
             source = CaptureSpec.file(path: path, realtime: realtime, loop: true).makeSource(options: options)
@@ -243,14 +268,14 @@ final class CapturePart {
         do {
             try source.start()
             let consumer = try CaptureConsumer(source: source)
-            return CapturePart(spec: spec, source: source, consumer: consumer, hop: configuration.hop)
+            return CapturePart(spec: spec, source: source, consumer: consumer, hop: configuration.hop, windowSeconds: windowSeconds)
         } catch {
             source.stop()
             throw ReconfigurationError.sourceRejected(source: configuration.source, reason: "\(error)")
         }
     }
 
-    private init(spec: CaptureSpec, source: any CaptureSource, consumer: CaptureConsumer, hop: Double) {
+    private init(spec: CaptureSpec, source: any CaptureSource, consumer: CaptureConsumer, hop: Double, windowSeconds: Double) {
         self.spec = spec
         self.source = source
         self.consumer = consumer
@@ -262,18 +287,18 @@ final class CapturePart {
         discardBuffer = .allocate(capacity: 4_096 * consumer.inputFormat.channels)
         discardBuffer.initialize(repeating: 0)
         lastState = source.state
-        sizeBacklog(hop: hop)
+        sizeBacklog(hop: hop, windowSeconds: windowSeconds)
     }
 
     deinit { discardBuffer.deallocate() }
 
     /// Audio is dropped when more than a window and two hops wait, down to a window and a hop — within
     /// the ring, whose size was fixed for the hop the source started with.
-    func sizeBacklog(hop: Double) {
+    func sizeBacklog(hop: Double, windowSeconds: Double) {
         let format = consumer.inputFormat, frame = format.channels
         let ringLimit = (source.ring?.capacity ?? Int.max) / 4 * 3
-        backlogLimit = min(Int((2.992 + 2 * hop) * Double(format.sampleRate)) * frame, ringLimit)
-        backlogKeep = min(Int((2.992 + hop) * Double(format.sampleRate)) * frame, backlogLimit / 3 * 2)
+        backlogLimit = min(Int((windowSeconds + 2 * hop) * Double(format.sampleRate)) * frame, ringLimit)
+        backlogKeep = min(Int((windowSeconds + hop) * Double(format.sampleRate)) * frame, backlogLimit / 3 * 2)
         backlogLimit -= backlogLimit % frame
         backlogKeep -= backlogKeep % frame
     }

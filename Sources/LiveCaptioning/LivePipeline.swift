@@ -15,26 +15,86 @@ public protocol ContextCaptioner: AnyObject {
     func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) throws -> String
 }
 
+/// The network the live pipeline runs: musicnn on 3 s log-mel windows or the Harmonic CNN on 5 s
+/// windows of raw samples.
+public enum LiveExtractor {
+    case musicnn(Musicnn)
+    case harmonicCNN(HarmonicCNN)
+
+    public var kind: FeatureExtractorKind {
+        switch self {
+        case .musicnn: return .musicnn
+        case .harmonicCNN: return .hcnn
+        }
+    }
+
+    public var tags: [String] {
+        switch self {
+        case let .musicnn(model): return model.tags
+        case let .harmonicCNN(model): return model.tags
+        }
+    }
+
+    public var featureSize: Int {
+        switch self {
+        case .musicnn: return Musicnn.featureChannels
+        case .harmonicCNN: return HarmonicCNN.featureSize
+        }
+    }
+
+    /// Window length in samples at 16 kHz.
+    public var windowSamples: Int {
+        switch self {
+        case .musicnn: return Musicnn.windowFrames * MelSpectrogram.hopLength
+        case .harmonicCNN: return HarmonicCNN.windowSamples
+        }
+    }
+
+    public var windowSeconds: Double { kind.windowSeconds }
+
+    /// The feature extractor id, as captioning models record it (`musicnn-mtt`, `hcnn-mtt` …).
+    public var extractorId: String {
+        switch self {
+        case let .musicnn(model): return MusicnnTagger(model: model).extractorId
+        case let .harmonicCNN(model): return HarmonicCNNTagger(model: model).extractorId
+        }
+    }
+
+    /// The same network instance (a reload that kept the model).
+    func isSame(as other: LiveExtractor) -> Bool {
+        switch (self, other) {
+        case let (.musicnn(a), .musicnn(b)): return a === b
+        case let (.harmonicCNN(a), .harmonicCNN(b)): return a === b
+        default: return false
+        }
+    }
+}
+
 /// The daemon's inference side, the same windows and network as `muscaps tag`:
-/// 16 kHz mono samples → `MelWindower` (187-frame windows every `hop`) → musicnn → a caption of the last
-/// `context` seconds → events → `CaptionMerger` → the caller's sink (the output host).
+/// 16 kHz mono samples → `MelWindower` (187-frame windows every `hop`) → musicnn, or `SampleWindower`
+/// (5 s windows every `hop`) → the Harmonic CNN → a caption of the last `context` seconds → events →
+/// `CaptionMerger` → the caller's sink (the output host).
 ///
 /// Each window produces one event covering the audio that is new since the previous window (the last
 /// `hop` seconds, the first window its whole span), so consecutive events tile the timeline and the
 /// merger can join identical ones. Tags are the newest window's top tags. The caption describes the
 /// context: the newest window and every window before it that does not overlap the one after it, back to
-/// `context` seconds — non-overlapping 3 s chunks, as the captioning models were trained on.
+/// `context` seconds — non-overlapping 3 s (musicnn) or 5 s (Harmonic CNN) chunks, as the captioning
+/// models were trained on.
 /// Windows quieter than `silenceThreshold` make silence events (merged into one per pause) and no caption.
 ///
 /// Not thread-safe: one pipeline is fed from one consumer thread. Buffers are fixed at init; a window
 /// allocates only the event's strings.
 public final class LivePipeline {
     public struct Settings: Sendable {
+        public var hopSeconds: Double
+        /// musicnn's hop in 16 ms frames (its windows start on frame boundaries).
         public var hopFrames: Int
         public var contextSeconds: Double
         public var silenceThreshold: Double
         public var topTags: Int
         public init(hopSeconds: Double = 1, contextSeconds: Double = 10, silenceThreshold: Double = -60, topTags: Int = 5) {
+            self.hopSeconds = hopSeconds
             hopFrames = MusicnnTagger.hopFrames(seconds: hopSeconds)
             self.contextSeconds = contextSeconds
             self.silenceThreshold = silenceThreshold
@@ -62,18 +122,22 @@ public final class LivePipeline {
     public static let latencyCapacity = 8_192
 
     public private(set) var settings: Settings
-    public private(set) var model: Musicnn
+    public private(set) var extractor: LiveExtractor
     public private(set) var captioner: ContextCaptioner?
     public private(set) var statistics = Statistics()
 
-    private var windower: MelWindower
-    private var output: MusicnnOutput
+    /// The windower and the network's output buffers, per extractor.
+    private enum Windowing {
+        case mel(MelWindower, MusicnnOutput)
+        case samples(SampleWindower, HarmonicCNNOutput)
+    }
+    private var windowing: Windowing
     private var modelIdentifier: String
     private var merger = CaptionMerger()
     private let sink: (CaptionEvent) -> Void
     private let logger: Logger
     private var captionFailureLog = RateLimitedReport()
-    /// Ring of the newest windows' max_pool features, `historyCapacity × 753`.
+    /// Ring of the newest windows' features, `historyCapacity × featureSize` (753 musicnn, 256 Harmonic CNN).
     private var history: UnsafeMutableBufferPointer<Float>
     private var historyCapacity: Int
     private var historyCount = 0
@@ -91,39 +155,78 @@ public final class LivePipeline {
     ///   - wallClockOrigin: wall-clock time of media time 0 (ns since the epoch).
     ///   - sink: receives every event, on the caller's thread.
     ///   - logger: where caption failures are reported (the first at once, then at most every 10 s).
-    public init(model: Musicnn, captioner: ContextCaptioner?, settings: Settings,
+    public convenience init(model: Musicnn, captioner: ContextCaptioner?, settings: Settings,
+                            wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), logger: Logger = Logger(label: "muscaps.pipeline"),
+                            sink: @escaping (CaptionEvent) -> Void) {
+        self.init(extractor: .musicnn(model), captioner: captioner, settings: settings, wallClockOrigin: wallClockOrigin,
+                  logger: logger, sink: sink)
+    }
+
+    public init(extractor: LiveExtractor, captioner: ContextCaptioner?, settings: Settings,
                 wallClockOrigin: Int64 = CaptionEvent.wallClockNow(), logger: Logger = Logger(label: "muscaps.pipeline"),
                 sink: @escaping (CaptionEvent) -> Void) {
-        self.model = model
-        // One window at a time, as soon as it is complete: latency, not throughput, so the convolutions use
-        // a second core when there is one (a persistent helper thread, idle between windows).
-        if model.splitter == nil && ProcessInfo.processInfo.activeProcessorCount > 1 { model.splitter = HalfSplitter() }
+        self.extractor = extractor
+        // One window at a time, as soon as it is complete: latency, not throughput, so musicnn's convolutions
+        // use a second core when there is one (a persistent helper thread, idle between windows).
+        if case let .musicnn(model) = extractor, model.splitter == nil && ProcessInfo.processInfo.activeProcessorCount > 1 {
+            model.splitter = HalfSplitter()
+        }
         self.captioner = captioner
         self.settings = settings
         self.sink = sink
         self.logger = logger
         self.wallClockOrigin = wallClockOrigin
-        windower = MelWindower(hopFrames: settings.hopFrames)
-        output = MusicnnOutput(tagCount: model.tags.count)
-        modelIdentifier = Self.identifier(model: model, captioner: captioner)
-        historyCapacity = Self.historyCapacity(settings)
-        history = Self.allocateRows(historyCapacity)
-        contextRows = Self.allocateRows(historyCapacity)
+        windowing = Self.windowing(extractor, settings)
+        modelIdentifier = Self.identifier(extractor: extractor, captioner: captioner)
+        historyCapacity = Self.historyCapacity(settings, extractor: extractor)
+        history = Self.allocateRows(historyCapacity, extractor.featureSize)
+        contextRows = Self.allocateRows(historyCapacity, extractor.featureSize)
         latencies = [Double](repeating: 0, count: Self.latencyCapacity)
     }
 
-    private static func identifier(model: Musicnn, captioner: ContextCaptioner?) -> String {
-        captioner?.identifier ?? "musicnn-\(model.name.prefix(3).lowercased())"
+    private static func windowing(_ extractor: LiveExtractor, _ settings: Settings) -> Windowing {
+        switch extractor {
+        case let .musicnn(model):
+            return .mel(MelWindower(hopFrames: settings.hopFrames), MusicnnOutput(tagCount: model.tags.count))
+        case let .harmonicCNN(model):
+            return .samples(SampleWindower(windowSamples: HarmonicCNN.windowSamples, hopSamples: hopSamples(extractor, settings)),
+                            HarmonicCNNOutput(tagCount: model.tags.count))
+        }
+    }
+
+    private static func identifier(extractor: LiveExtractor, captioner: ContextCaptioner?) -> String {
+        switch extractor {
+        case let .musicnn(model): return captioner?.identifier ?? "musicnn-\(model.name.prefix(3).lowercased())"
+        case .harmonicCNN: return captioner?.identifier ?? extractor.extractorId
+        }
+    }
+
+    /// Samples between window starts: musicnn's whole 16 ms frames, the Harmonic CNN's samples.
+    private static func hopSamples(_ extractor: LiveExtractor, _ settings: Settings) -> Int {
+        switch extractor {
+        case .musicnn: return settings.hopFrames * MelSpectrogram.hopLength
+        case .harmonicCNN: return HarmonicCNNTagger.hopSamples(seconds: settings.hopSeconds)
+        }
+    }
+
+    private var hopSamples: Int { Self.hopSamples(extractor, settings) }
+
+    /// Seconds between window starts (musicnn's as whole frames × 16 ms).
+    private var hopDuration: Double {
+        switch extractor {
+        case .musicnn: return Double(settings.hopFrames) * MelWindower.frameSeconds
+        case .harmonicCNN: return Double(hopSamples) / Double(HarmonicCNN.sampleRate)
+        }
     }
 
     /// Windows of features the context can need: `context` seconds of hops, plus the newest.
-    private static func historyCapacity(_ settings: Settings) -> Int {
-        let framesPerSecond = 1 / MelWindower.frameSeconds
-        return max(1, Int((settings.contextSeconds * framesPerSecond / Double(settings.hopFrames)).rounded(.up)) + 1)
+    private static func historyCapacity(_ settings: Settings, extractor: LiveExtractor) -> Int {
+        let hops = settings.contextSeconds * Double(MusicnnTagger.sampleRate) / Double(hopSamples(extractor, settings))
+        return max(1, Int(hops.rounded(.up)) + 1)
     }
 
-    private static func allocateRows(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
-        let rows = UnsafeMutableBufferPointer<Float>.allocate(capacity: count * Musicnn.featureChannels)
+    private static func allocateRows(_ count: Int, _ featureSize: Int) -> UnsafeMutableBufferPointer<Float> {
+        let rows = UnsafeMutableBufferPointer<Float>.allocate(capacity: count * featureSize)
         rows.initialize(repeating: 0)
         return rows
     }
@@ -134,27 +237,43 @@ public final class LivePipeline {
     /// captioning context is cleared if its features can no longer be used (another tagger, hop or
     /// context length). Allocates the new buffers here, never per window.
     public func reconfigure(model: Musicnn, captioner: ContextCaptioner?, settings: Settings) {
+        reconfigure(extractor: .musicnn(model), captioner: captioner, settings: settings)
+    }
+
+    /// As `reconfigure(model:…)`, for either network; switching between musicnn and the Harmonic CNN
+    /// (or a hop that moves window starts) restarts the windows.
+    public func reconfigure(extractor: LiveExtractor, captioner: ContextCaptioner?, settings: Settings) {
         merger.finish(emit: forward)
-        let hopChanged = settings.hopFrames != self.settings.hopFrames
+        let kindChanged = extractor.kind != self.extractor.kind
+        let hopChanged = kindChanged || Self.hopSamples(extractor, settings) != hopSamples
         let contextChanged = settings.contextSeconds != self.settings.contextSeconds
         if hopChanged { restartWindows() }
         if hopChanged || contextChanged {
             history.deallocate()
             contextRows.deallocate()
-            historyCapacity = Self.historyCapacity(settings)
-            history = Self.allocateRows(historyCapacity)
-            contextRows = Self.allocateRows(historyCapacity)
+            historyCapacity = Self.historyCapacity(settings, extractor: extractor)
+            history = Self.allocateRows(historyCapacity, extractor.featureSize)
+            contextRows = Self.allocateRows(historyCapacity, extractor.featureSize)
             historyCount = 0
             historyNewest = -1
         }
-        if model !== self.model {
+        if !extractor.isSame(as: self.extractor) {
             historyCount = 0
-            if model.tags.count != self.model.tags.count { output = MusicnnOutput(tagCount: model.tags.count) }
         }
-        self.model = model
+        let oldTagCount = self.extractor.tags.count
+        self.extractor = extractor
         self.captioner = captioner
         self.settings = settings
-        modelIdentifier = Self.identifier(model: model, captioner: captioner)
+        if hopChanged {
+            windowing = Self.windowing(extractor, settings)   // restartWindows above made its windower obsolete
+        } else if extractor.tags.count != oldTagCount {
+            switch (windowing, extractor) {
+            case let (.mel(windower, _), .musicnn(model)): windowing = .mel(windower, MusicnnOutput(tagCount: model.tags.count))
+            case let (.samples(windower, _), .harmonicCNN(model)): windowing = .samples(windower, HarmonicCNNOutput(tagCount: model.tags.count))
+            default: windowing = Self.windowing(extractor, settings)
+            }
+        }
+        modelIdentifier = Self.identifier(extractor: extractor, captioner: captioner)
     }
 
     /// Emits the open caption's final revision now (before the outputs or models change under it); the
@@ -187,13 +306,26 @@ public final class LivePipeline {
     /// Feeds samples; windows they complete are analysed and their events emitted before this returns.
     /// - Parameter capturedAt: when the newest of these samples was captured (`Monotonic` nanoseconds; for latency), if known.
     public func push(_ samples: UnsafeBufferPointer<Float>, capturedAt: UInt64? = nil) {
-        windower.push(samples) { analyse($0, capturedAt: capturedAt) }
+        switch windowing {
+        case let .mel(windower, _): windower.push(samples) { analyse($0, capturedAt: capturedAt) }
+        case let .samples(windower, _): windower.push(samples) { analyse($0, capturedAt: capturedAt) }
+        }
     }
 
     /// Ends the stream: analyses the last windows and finalises the open caption.
     public func finish() {
-        windower.finish { analyse($0, capturedAt: nil) }
+        switch windowing {
+        case let .mel(windower, _): windower.finish { analyse($0, capturedAt: nil) }
+        case let .samples(windower, _): windower.finish { analyse($0, capturedAt: nil) }
+        }
         merger.finish(emit: forward)
+    }
+
+    private var streamLength: Int {
+        switch windowing {
+        case let .mel(windower, _): return windower.streamLength
+        case let .samples(windower, _): return windower.streamLength
+        }
     }
 
     /// Inference fell behind and the caller skipped `seconds` of the oldest pending audio: windows restart
@@ -203,7 +335,7 @@ public final class LivePipeline {
     public func skip(seconds: Double, countedAsDropped: Bool = true) {
         guard seconds > 0 else { return }
         if countedAsDropped {
-            statistics.droppedWindows += max(1, Int((seconds / (Double(settings.hopFrames) * MelWindower.frameSeconds)).rounded()))
+            statistics.droppedWindows += max(1, Int((seconds / hopDuration).rounded()))
         }
         merger.finish(emit: forward)
         restartWindows()
@@ -212,8 +344,12 @@ public final class LivePipeline {
 
     /// New windows from the current media time on; the context is cleared.
     private func restartWindows() {
-        mediaOffset += Double(windower.streamLength) / Double(MusicnnTagger.sampleRate)
-        windower = MelWindower(hopFrames: settings.hopFrames)
+        mediaOffset += Double(streamLength) / Double(MusicnnTagger.sampleRate)
+        switch windowing {
+        case let .mel(_, output): windowing = .mel(MelWindower(hopFrames: settings.hopFrames), output)
+        case let .samples(_, output):
+            windowing = .samples(SampleWindower(windowSamples: HarmonicCNN.windowSamples, hopSamples: hopSamples), output)
+        }
         historyCount = 0
         lastEnd = 0
     }
@@ -231,26 +367,47 @@ public final class LivePipeline {
     }
 
     /// Media time of the end of the audio pushed so far, in seconds.
-    public var mediaTime: Double { mediaOffset + Double(windower.streamLength) / Double(MusicnnTagger.sampleRate) }
+    public var mediaTime: Double { mediaOffset + Double(streamLength) / Double(MusicnnTagger.sampleRate) }
 
     private func analyse(_ window: MelWindow, capturedAt: UInt64?) {
+        guard case let .mel(_, output) = windowing, case let .musicnn(model) = extractor else { return }
+        analyse(index: window.index, start: window.start, end: window.end, levelDBFS: window.levelDBFS, capturedAt: capturedAt) {
+            window.frames.withMemoryRebound(to: Float.self) { model.forward(window: $0.baseAddress!, into: output) }
+            return output
+        }
+    }
+
+    private func analyse(_ window: SampleWindow, capturedAt: UInt64?) {
+        guard case let .samples(_, output) = windowing, case let .harmonicCNN(model) = extractor else { return }
+        let rate = Double(HarmonicCNN.sampleRate)
+        let start = Double(window.firstSample) / rate
+        analyse(index: window.index, start: start, end: start + Double(window.samples.count) / rate,
+                levelDBFS: window.levelDBFS, capturedAt: capturedAt) {
+            model.forward(samples: window.samples.baseAddress!, into: output)
+            return output
+        }
+    }
+
+    private func analyse(index: Int, start windowStart: Double, end windowEnd: Double, levelDBFS: Double, capturedAt: UInt64?,
+                         run: () -> any WindowOutput) {
         statistics.windows += 1
-        let start = window.index == 0 ? window.start : max(lastEnd, window.end - Double(settings.hopFrames) * MelWindower.frameSeconds)
-        lastEnd = window.end
-        var event = CaptionEvent(kind: .caption, start: start + mediaOffset, end: window.end + mediaOffset,
+        let start = index == 0 ? windowStart : max(lastEnd, windowEnd - hopDuration)
+        lastEnd = windowEnd
+        var event = CaptionEvent(kind: .caption, start: start + mediaOffset, end: windowEnd + mediaOffset,
                                  wallClockStart: wallClockOrigin + Int64((start + mediaOffset) * 1e9), model: modelIdentifier)
-        if window.levelDBFS < settings.silenceThreshold {
+        if levelDBFS < settings.silenceThreshold {
             statistics.silentWindows += 1
             event.kind = .silence
         } else {
-            window.frames.withMemoryRebound(to: Float.self) { model.forward(window: $0.baseAddress!, into: output) }
-            remember(output.maxPoolBuffer)
-            event.tags = topTags(output.taggramBuffer, names: model.tags, count: settings.topTags).map { CaptionEvent.Tag($0.tag, $0.probability) }
+            let output = run()
+            remember(output.featureBuffer)
+            event.tags = topTags(output.taggramBuffer, names: extractor.tags, count: settings.topTags).map { CaptionEvent.Tag($0.tag, $0.probability) }
             if let captioner {
                 let chunks = gatherContext()
+                let featureSize = extractor.featureSize
                 do {
-                    event.text = try captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * Musicnn.featureChannels)]),
-                                                       chunks: chunks, dimension: Musicnn.featureChannels)
+                    event.text = try captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * featureSize)]),
+                                                       chunks: chunks, dimension: featureSize)
                 } catch {
                     reportCaptionFailure(error, event: &event)
                 }
@@ -289,26 +446,32 @@ public final class LivePipeline {
 
     private func remember(_ features: UnsafeBufferPointer<Float>) {
         historyNewest = (historyNewest + 1) % historyCapacity
-        _ = UnsafeMutableBufferPointer(rebasing: history[(historyNewest * Musicnn.featureChannels)...]).update(fromContentsOf: features)
+        _ = UnsafeMutableBufferPointer(rebasing: history[(historyNewest * extractor.featureSize)...]).update(fromContentsOf: features)
         historyCount = min(historyCount + 1, historyCapacity)
     }
 
     /// Copies the context's non-overlapping windows, oldest first, into `contextRows`; returns their count.
     private func gatherContext() -> Int {
-        let stride = max(1, Int((Double(Musicnn.windowFrames) / Double(settings.hopFrames)).rounded(.up)))
-        let span = Int((settings.contextSeconds / MelWindower.frameSeconds).rounded(.down))
+        // In samples; musicnn's context is counted in whole 16 ms frames, as it always was.
+        let window = extractor.windowSamples, hop = hopSamples, featureSize = extractor.featureSize
+        let stride = max(1, Int((Double(window) / Double(hop)).rounded(.up)))
+        let span: Int
+        switch extractor {
+        case .musicnn: span = Int((settings.contextSeconds / MelWindower.frameSeconds).rounded(.down)) * MelSpectrogram.hopLength
+        case .harmonicCNN: span = Int((settings.contextSeconds * Double(HarmonicCNN.sampleRate)).rounded(.down))
+        }
         var chunks = 0
         var back = 0
         // Newest first: back = 0, stride, 2·stride … while the window still starts inside the context.
-        while back < historyCount && (back * settings.hopFrames + Musicnn.windowFrames) <= max(span, Musicnn.windowFrames) {
+        while back < historyCount && (back * hop + window) <= max(span, window) {
             chunks += 1
             back += stride
         }
         for k in 0..<chunks {
             let age = (chunks - 1 - k) * stride
             let slot = (historyNewest - age + historyCapacity) % historyCapacity
-            _ = UnsafeMutableBufferPointer(rebasing: contextRows[(k * Musicnn.featureChannels)...])
-                .update(fromContentsOf: UnsafeBufferPointer(rebasing: history[(slot * Musicnn.featureChannels)..<((slot + 1) * Musicnn.featureChannels)]))
+            _ = UnsafeMutableBufferPointer(rebasing: contextRows[(k * featureSize)...])
+                .update(fromContentsOf: UnsafeBufferPointer(rebasing: history[(slot * featureSize)..<((slot + 1) * featureSize)]))
         }
         return chunks
     }

@@ -10,10 +10,11 @@ public final class ModelCaptioner: ContextCaptioner {
     private let decoder: CaptionDecoder
 
     /// Loads a checkpoint saved by `muscaps train` (model, vocabulary, extractor id). The model must have
-    /// been trained on the features the daemon computes (musicnn max_pool, 753 values per window).
-    public init(bundle: CaptioningModelBundle, beamWidth: Int, maxChunks: Int = 128) throws {
-        guard bundle.model.configuration.audioFeatureSize == Musicnn.featureChannels else {
-            throw CaptionerError(message: "captioning model expects \(bundle.model.configuration.audioFeatureSize)-d features; the daemon computes musicnn's \(Musicnn.featureChannels)-d max_pool")
+    /// been trained on the features the daemon computes: `featureSize` values per window (musicnn's 753-d
+    /// max_pool unless told otherwise; the daemon also checks the extractor id).
+    public init(bundle: CaptioningModelBundle, beamWidth: Int, maxChunks: Int = 128, featureSize: Int = Musicnn.featureChannels) throws {
+        guard bundle.model.configuration.audioFeatureSize == featureSize else {
+            throw CaptionerError(message: "captioning model expects \(bundle.model.configuration.audioFeatureSize)-d features; the daemon computes \(featureSize)-d features")
         }
         self.bundle = bundle
         identifier = "muscaps-\(bundle.model.configuration.variant.rawValue)-\(bundle.extractor)"
@@ -22,6 +23,9 @@ public final class ModelCaptioner: ContextCaptioner {
 
     /// The tagging model the captioner was trained with ("mtt" for musicnn-mtt), if it says.
     public var taggerName: String? { bundle.musicnnModel?.rawValue }
+
+    /// The extractor the captioner was trained with.
+    public var extractorKind: FeatureExtractorKind? { FeatureExtractorKind(extractorId: bundle.extractor) }
 
     /// Throws (the decoder's reason) when the features do not fit the model; the pipeline reports it.
     public func caption(features: UnsafeBufferPointer<Float>, chunks: Int, dimension: Int) throws -> String {

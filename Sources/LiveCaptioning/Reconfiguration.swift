@@ -73,7 +73,9 @@ extension DaemonConfiguration {
     public struct Overrides: Sendable, Equatable {
         public var source: String?
         public var outputs: [String] = []
+        public var extractor: String?
         public var model: String?
+        public var weights: String?
         public var captioner: String?
         public var beam: Int?
         public var hop: Double?
@@ -93,7 +95,9 @@ extension DaemonConfiguration {
             var configuration = file
             if let source { configuration.source = source }
             if !outputs.isEmpty { configuration.outputs = outputs }
+            if let extractor { configuration.extractor = extractor }
             if let model { configuration.model = model }
+            if let weights { configuration.weights = weights }
             if let captioner { configuration.captioner = captioner }
             if let beam { configuration.beam = beam }
             if let hop { configuration.hop = hop }

@@ -47,8 +47,14 @@ struct MuscapsDaemon: ParsableCommand {
     @Option(name: .customLong("output"), help: ArgumentHelp("Where events go; repeat for several (default stdout).", valueName: "SPEC"))
     var outputs: [String] = []
 
-    @Option(help: ArgumentHelp("Tagging model: mtt, msd or a path to converted weights.", valueName: "MODEL"))
+    @Option(help: ArgumentHelp("Feature extractor: musicnn (3 s windows, default) or hcnn (Harmonic CNN, 5 s windows; needs --weights or Models/hcnn/HCNN_MTT.safetensors, see Models/README.md).", valueName: "musicnn|hcnn"))
+    var extractor: String?
+
+    @Option(help: ArgumentHelp("musicnn tagging model: mtt, msd or a path to converted weights.", valueName: "MODEL"))
     var model: String?
+
+    @Option(help: ArgumentHelp("Converted Harmonic CNN weights, for --extractor hcnn or a captioner trained on hcnn features (default: Models/hcnn/HCNN_MTT.safetensors).", valueName: "FILE"))
+    var weights: String?
 
     @Option(help: ArgumentHelp("Captioning model (a checkpoint from `muscaps train`); default: Models/captioning/default.safetensors when it exists; 'none' for tags only.", valueName: "MODEL"))
     var captioner: String?
@@ -100,7 +106,9 @@ struct MuscapsDaemon: ParsableCommand {
         var overrides = DaemonConfiguration.Overrides()
         overrides.source = source
         overrides.outputs = outputs
+        overrides.extractor = extractor
         overrides.model = model
+        overrides.weights = weights
         overrides.captioner = captioner
         overrides.beam = beam
         overrides.hop = hop
