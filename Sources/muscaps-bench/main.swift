@@ -31,6 +31,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Tagging model: mtt, msd or a path.")
     var model: String = "mtt"
 
+    @Option(help: ArgumentHelp("Network: musicnn (default) or hcnn (the Harmonic CNN, 5 s windows; needs --weights).", valueName: "musicnn|hcnn"))
+    var extractor: String = "musicnn"
+
+    @Option(help: ArgumentHelp("Converted Harmonic CNN weights (with --extractor hcnn).", valueName: "FILE"))
+    var weights: String?
+
     @Option(help: "OpenBLAS threads per model (default 1, as muscaps runs it).")
     var threads: Int = 1
 
@@ -42,6 +48,8 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = threads
+        if extractor == "hcnn" { return try runHarmonicCNN() }
+        guard extractor == "musicnn" else { throw ValidationError("--extractor must be musicnn or hcnn") }
         let loadStart = Monotonic.seconds()
         let tagger = MusicnnTagger(model: try Musicnn(contentsOf: try MusicnnModelName.resolve(model)), workers: jobs)
         let loadTime = Monotonic.seconds() - loadStart
@@ -122,6 +130,61 @@ struct Bench: ParsableCommand {
             ("window_ms_p90", String(format: "%.2f", sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000)),
             ("window_ms_median_2_cores", splitWindow.isEmpty ? "null" : String(format: "%.2f", splitWindow[splitWindow.count / 2] * 1000)),
             ("realtime_factor", String(format: "%.1f", audioSeconds / total)),
+            ("peak_rss_mb", String(format: "%.1f", Double(Self.peakResidentBytes()) / 1_048_576)),
+            ("steady_state_allocations", "\(steadyAllocations)"),
+            ("steady_state_windows", "\(windows - 1)"),
+        ]
+        if json {
+            print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            for (key, value) in result { print(key.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+        }
+    }
+
+    /// The Harmonic CNN: per-window latency on one worker (allocations counted from the second window),
+    /// then throughput as `muscaps tag --extractor hcnn` runs a file.
+    func runHarmonicCNN() throws {
+        let loadStart = Monotonic.seconds()
+        let tagger = HarmonicCNNTagger(model: try HarmonicCNN(contentsOf: try HarmonicCNNWeights.resolve(weights)), workers: jobs)
+        let loadTime = Monotonic.seconds() - loadStart
+        let samples: [Float]
+        if let input { samples = try AudioFileDecoder.decode(input).samples } else {
+            samples = Self.syntheticMusic(seconds: minutes * 60, sampleRate: HarmonicCNN.sampleRate)
+            if let writeAudio { try AudioFileWriter.write(samples, channels: 1, sampleRate: HarmonicCNN.sampleRate, format: .wav16, to: writeAudio) }
+        }
+        let audioSeconds = Double(samples.count) / Double(HarmonicCNN.sampleRate)
+        let windows = samples.count / HarmonicCNN.windowSamples
+        guard windows >= 3 else { throw ValidationError("need at least three 5-second windows of audio; got \(String(format: "%.1f", audioSeconds)) s") }
+        let output = HarmonicCNNOutput(tagCount: tagger.tags.count)
+        var perWindow: [Double] = []
+        perWindow.reserveCapacity(windows)
+        var steadyAllocations: UInt64 = 0
+        samples.withUnsafeBufferPointer { buffer in
+            for w in 0..<windows {
+                let start = Monotonic.seconds()
+                if w == 1 { CAllocationCounter_start() }
+                tagger.model.forward(samples: buffer.baseAddress! + w * HarmonicCNN.windowSamples, into: output)
+                perWindow.append(Monotonic.seconds() - start)
+            }
+            steadyAllocations = CAllocationCounter_stop()
+        }
+        let throughputStart = Monotonic.seconds()
+        var tagged = 0
+        tagger.analyzeWindows(samples: samples) { _, _ in tagged += 1 }
+        let throughput = Monotonic.seconds() - throughputStart
+        precondition(tagged == windows)
+        let sorted = perWindow.dropFirst().sorted()
+        let result: [(String, String)] = [
+            ("extractor", "\"hcnn\""),
+            ("audio_seconds", String(format: "%.2f", audioSeconds)),
+            ("windows", "\(windows)"),
+            ("blas_threads", "\(BLAS.threadCount)"),
+            ("jobs", "\(jobs)"),
+            ("model_load_ms", String(format: "%.1f", loadTime * 1000)),
+            ("window_ms_median", String(format: "%.2f", sorted[sorted.count / 2] * 1000)),
+            ("window_ms_p90", String(format: "%.2f", sorted[Int(Double(sorted.count - 1) * 0.9)] * 1000)),
+            ("throughput_seconds", String(format: "%.3f", throughput)),
+            ("realtime_factor", String(format: "%.1f", audioSeconds / throughput)),
             ("peak_rss_mb", String(format: "%.1f", Double(Self.peakResidentBytes()) / 1_048_576)),
             ("steady_state_allocations", "\(steadyAllocations)"),
             ("steady_state_windows", "\(windows - 1)"),

@@ -8,7 +8,9 @@ final class DaemonConfigurationTests: XCTestCase {
         # muscapsd.toml
         source = "jack:system:capture_*"
         outputs = ["stdout:json", "file:/tmp/captions.vtt"]
+        extractor = "hcnn"
         model = "msd"
+        weights = "/models/hcnn/HCNN_MTT.safetensors"
         captioner = "/models/default.safetensors"
         hop = 0.5
         context = 12
@@ -24,7 +26,9 @@ final class DaemonConfigurationTests: XCTestCase {
         let configuration = try DaemonConfiguration.parse(text, path: "muscapsd.toml")
         XCTAssertEqual(configuration.source, "jack:system:capture_*")
         XCTAssertEqual(configuration.outputs, ["stdout:json", "file:/tmp/captions.vtt"])
+        XCTAssertEqual(configuration.extractor, "hcnn")
         XCTAssertEqual(configuration.model, "msd")
+        XCTAssertEqual(configuration.weights, "/models/hcnn/HCNN_MTT.safetensors")
         XCTAssertEqual(configuration.captioner, "/models/default.safetensors")
         XCTAssertEqual(configuration.hop, 0.5)
         XCTAssertEqual(configuration.context, 12)
@@ -36,7 +40,7 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.pluginPath, ["/opt/plugins"])
         XCTAssertEqual(configuration.bus, "system")
         XCTAssertEqual(configuration.busNameSuffix, "studio_a")
-        XCTAssertEqual(Set(DaemonConfiguration.keys).count, 14)
+        XCTAssertEqual(Set(DaemonConfiguration.keys).count, 16)
     }
 
     func testAnUnknownBusIsAnErrorWithItsLineNumber() {

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "musicnn"))
+sys.path.append(str(Path(__file__).resolve().parents[1] / "musicnn"))  # st_writer; appended, so this folder wins
 import st_writer  # noqa: E402
 
 CONVERTER = "Tools/hcnn/convert_checkpoint.py"
