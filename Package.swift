@@ -53,12 +53,16 @@ let package = Package(
         .target(name: "Captioning", dependencies: ["ThreadSupport", "NeuralCore", "AudioIO", "MusicTagging"]),
         /// Catalogue batch jobs: catalogue walking, sharding, the resume journal, merging shard outputs.
         .target(name: "CatalogueBatch", dependencies: ["ThreadSupport", "Captioning", "MusicTagging", "NeuralCore", "AudioIO"]),
-        /// The daemon's library: caption events and merging, the output-plugin host, crash attribution.
-        .target(name: "LiveCaptioning", dependencies: ["CMusCapsPlugin", "ThreadSupport", "CMusCapsHost", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
+        /// The daemon's library: configuration, the live pipeline, the captioner, the daemon and its reconfiguration.
+        .target(name: "LiveCaptioning", dependencies: ["OutputPluginHost", "ThreadSupport", "MusicTagging", "NeuralCore", "AudioCapture", "Captioning", .product(name: "Logging", package: "swift-log"), .product(name: "TOMLKit", package: "TOMLKit")]),
         /// The output-plugin ABI: `include/muscaps_plugin.h` is the contract, in C so plugins can be written in anything.
         .target(name: "CMusCapsPlugin"),
         /// Host side of the ABI, in C: async-signal-safe crash attribution and the guarded plugin calls.
         .target(name: "CMusCapsHost", dependencies: ["CMusCapsPlugin"]),
+        /// The output-plugin host: caption events as the ABI carries them (and their interim/final merging),
+        /// plugin lookup and loading, one thread and bounded queue per output, crash attribution. Links no
+        /// audio, BLAS or config library, so plugin tools (`muscaps-plugin-probe`) need only this.
+        .target(name: "OutputPluginHost", dependencies: ["CMusCapsPlugin", "CMusCapsHost", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
 
         /// muscapsd on D-Bus: the bus connection on its own thread, the org.muscaps.Daemon1 interface
         /// (properties, methods, errors, introspection from Systemd/dbus-1/interfaces).
@@ -89,7 +93,7 @@ let package = Package(
         ]),
         /// Loads output plugins as muscapsd does and feeds them synthetic captions (plugin authors, crash tests).
         .executableTarget(name: "muscaps-plugin-probe", dependencies: [
-            "LiveCaptioning",
+            "OutputPluginHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -103,7 +107,7 @@ let package = Package(
         .testTarget(name: "MusicTaggingTests", dependencies: ["MusicTagging", "AudioIO", "NeuralCore", "CAllocationCounter", "TestServerSupport"]),
         .testTarget(name: "CaptioningTests", dependencies: ["ThreadSupport", "Captioning", "NeuralCore", "MusicTagging", "AudioIO", "CAllocationCounter"]),
         .testTarget(name: "CaptionMetricsTests", dependencies: ["CaptionMetrics"], exclude: ["Fixtures"]),
-        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "MusicTagging", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
+        .testTarget(name: "LiveCaptioningTests", dependencies: ["LiveCaptioning", "OutputPluginHost", "ThreadSupport", "TestServerSupport", "Captioning", "NeuralCore", "MusicTagging", "muscapsd", "muscaps-plugin-probe", "CAllocationCounter"]),
         .testTarget(name: "CatalogueBatchTests", dependencies: ["CatalogueBatch", "Captioning", "MusicTagging", "AudioIO", "NeuralCore"]),
         .testTarget(name: "CLITests", dependencies: ["muscaps", "muscaps-bench", "muscapsd", "AudioIO", "NeuralCore", "Captioning", "TestServerSupport"]),
     ]

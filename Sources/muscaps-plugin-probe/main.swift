@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LiveCaptioning
+import OutputPluginHost
 import Logging
 
 /// Loads output plugins exactly as `muscapsd --output` does and feeds them synthetic caption events:

@@ -5,6 +5,7 @@ import Logging
 import MusicTagging
 import XCTest
 @testable import LiveCaptioning
+@testable import OutputPluginHost
 
 /// The live pipeline against the file path: same windows, same tags; silence gating; context selection.
 final class LivePipelineTests: XCTestCase {

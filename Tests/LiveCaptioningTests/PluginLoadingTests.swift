@@ -18,6 +18,32 @@ final class PluginLoadingTests: XCTestCase {
         XCTAssertEqual(Set(searchPath.availablePlugins().map(\.name)), ["file", "stdout", "dbus"], "test plugins are not reachable by name")
     }
 
+    /// The plugin host is its own module: the probe, which links only it, loads no audio, BLAS or D-Bus library.
+    func testThePluginProbeLinksOnlyThePluginHost() throws {
+        let ldd = Process()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = [Build.products.appendingPathComponent("muscaps-plugin-probe").path]
+        let out = Pipe()
+        ldd.standardOutput = out
+        try ldd.run()
+        let libraries = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        XCTAssertEqual(ldd.terminationStatus, 0, libraries)
+        XCTAssertTrue(libraries.contains("libswiftCore"), libraries)
+        for heavy in ["libpulse", "libjack", "libopenblas", "libsndfile", "libsoxr", "libfftw3", "libdbus"] {
+            XCTAssertFalse(libraries.contains(heavy), "muscaps-plugin-probe links \(heavy): \(libraries)")
+        }
+        let daemon = Process()
+        daemon.executableURL = ldd.executableURL
+        daemon.arguments = [Build.products.appendingPathComponent("muscapsd").path]
+        let daemonOut = Pipe()
+        daemon.standardOutput = daemonOut
+        try daemon.run()
+        let daemonLibraries = String(decoding: daemonOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        daemon.waitUntilExit()
+        XCTAssertTrue(daemonLibraries.contains("libpulse") && daemonLibraries.contains("libsndfile"), "positive control: \(daemonLibraries)")
+    }
+
     func testSearchPathOrder() {
         let path = PluginSearchPath.standard(environment: ["MUSCAPS_PLUGIN_PATH": "/opt/a::/opt/b", "HOME": "/home/x"],
                                              executablePath: "/usr/local/bin/muscapsd")

@@ -360,12 +360,16 @@ public final class PluginOutput: @unchecked Sendable {
 }
 
 /// Logs the first occurrence, then at most every 10 s with the count since the last report.
-struct RateLimitedReport {
+public struct RateLimitedReport: Sendable {
     private var reportedTotal: UInt64 = 0
     private var lastReport: UInt64 = 0
-    private(set) var sinceLast: UInt64 = 0
+    /// Occurrences the last report covered.
+    public private(set) var sinceLast: UInt64 = 0
 
-    mutating func shouldReport(total: UInt64) -> Bool {
+    public init() {}
+
+    /// Whether to report now, `total` being the count of occurrences so far.
+    public mutating func shouldReport(total: UInt64) -> Bool {
         guard total > reportedTotal else { return false }
         let now = Monotonic.now()
         guard reportedTotal == 0 || now - lastReport >= 10_000_000_000 else { return false }
