@@ -3,6 +3,8 @@
 # and the per-window time against this machine's GEMM bound. Prints the Markdown kept in docs/BENCHMARKS.md.
 #
 # Usage: Tools/bench/real_recordings.sh [RUNS]          (RUNS: timed runs per Swift row, median quoted; default 3)
+#   FILES="track-3min mix-30min" (default both), KERNELS="auto Haswell Prescott" (default all three),
+#   HOUR=0 to skip the hour-of-audio row (default 1): for shorter runs on a busy machine.
 # Needs: the reference venv (Tools/setup-reference-venv.sh; REFERENCE_VENV=… to point elsewhere), sox, a C
 # compiler, apt-get (to fetch the recordings), and — for the BLAS comparison rows — libblis-dev and libdnnl-dev.
 #
@@ -39,22 +41,27 @@ if [ ! -f "$audio/mix-60min.flac" ]; then
 fi
 
 # --- helpers ---
-# time_median CMD…: runs it $runs times, prints "wall_median user_median peak_rss_kb" (GNU time).
+# time_median CMD…: runs it $runs times, prints "wall_median cpu_median peak_rss_kb" (GNU time; cpu = user + sys,
+# which waiting for a core on a busy machine does not inflate).
 time_median() {
   local i; : > "$work/times"
   for i in $(seq "$runs"); do
-    /usr/bin/time -f '%e %U %M' -o "$work/t" "$@" > /dev/null 2> "$work/err" || { cat "$work/err" >&2; return 1; }
+    /usr/bin/time -f '%e %U %S %M' -o "$work/t" "$@" > /dev/null 2> "$work/err" || { cat "$work/err" >&2; return 1; }
     cat "$work/t" >> "$work/times"
   done
   python3 - "$work/times" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
-print(f"{statistics.median(r[0] for r in rows):.2f} {statistics.median(r[1] for r in rows):.2f} {int(max(r[2] for r in rows))}")
+print(f"{statistics.median(r[0] for r in rows):.2f} {statistics.median(r[1] + r[2] for r in rows):.2f} {int(max(r[3] for r in rows))}")
 PY
 }
 kernel_of() { env "$@" "$bin/muscaps" --version | sed -n 's/^BLAS: //p'; }
 # The kernel choices: what a user gets with nothing set, then what OPENBLAS_CORETYPE forces.
-choices=("nothing set|-u OPENBLAS_CORETYPE" "OPENBLAS_CORETYPE=Haswell|OPENBLAS_CORETYPE=Haswell" "OPENBLAS_CORETYPE=Prescott|OPENBLAS_CORETYPE=Prescott")
+choices=()
+for kernel in ${KERNELS:-auto Haswell Prescott}; do
+  if [ "$kernel" = auto ]; then choices+=("nothing set|-u OPENBLAS_CORETYPE")
+  else choices+=("OPENBLAS_CORETYPE=$kernel|OPENBLAS_CORETYPE=$kernel"); fi
+done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
@@ -63,18 +70,18 @@ echo "Load average before: $load_before. Runs per Swift row: $runs (median); ref
 echo
 
 # --- 1. whole process, muscaps tag vs the reference ---
-echo "| audio | program | kernel | wall s | user s | peak RSS MB | reference ÷ muscaps (wall) |"
-echo "|---|---|---|---|---|---|---|"
-for file in track-3min mix-30min; do
+echo "| audio | program | kernel | wall s | CPU s | peak RSS MB | reference ÷ muscaps (wall) | (CPU) |"
+echo "|---|---|---|---|---|---|---|---|"
+for file in ${FILES:-track-3min mix-30min}; do
   path="$audio/$file.flac"
-  read -r ref_wall ref_user ref_rss < <(runs=1 time_median "$venv/bin/python" Tools/bench/reference_tag.py "$path")
-  echo "| $file | TensorFlow musicnn (reference) | oneDNN (TF's) | $ref_wall | $ref_user | $((ref_rss / 1024)) | 1.0× |"
+  read -r ref_wall ref_cpu ref_rss < <(runs=1 time_median "$venv/bin/python" Tools/bench/reference_tag.py "$path")
+  echo "| $file | TensorFlow musicnn (reference) | oneDNN (TF's) | $ref_wall | $ref_cpu | $((ref_rss / 1024)) | 1.0× | 1.0× |"
   for choice in "${choices[@]}"; do
     label=${choice%%|*}; envargs=${choice#*|}
     # shellcheck disable=SC2086
-    read -r wall user rss < <(time_median env $envargs "$bin/muscaps" tag "$path" --top 50 --json)
+    read -r wall cpu rss < <(time_median env $envargs "$bin/muscaps" tag "$path" --top 50 --json)
     # shellcheck disable=SC2086
-    echo "| $file | muscaps tag ($label) | $(kernel_of $envargs | sed 's/, set by.*//; s/, chosen.*//; s/OpenBLAS [0-9.]*, //') | $wall | $user | $((rss / 1024)) | $(python3 -c "print(f'{$ref_wall / $wall:.1f}×')") |"
+    echo "| $file | muscaps tag ($label) | $(kernel_of $envargs | sed 's/, set by.*//; s/, chosen.*//; s/OpenBLAS [0-9.]*, //') | $wall | $cpu | $((rss / 1024)) | $(python3 -c "print(f'{$ref_wall / $wall:.1f}×')") | $(python3 -c "print(f'{$ref_cpu / $cpu:.1f}×')") |"
   done
 done
 echo
@@ -121,9 +128,11 @@ echo '```'
 echo
 
 # --- 4. an hour of audio, tagged and captioned (nothing set) ---
+if [ "${HOUR:-1}" = 1 ]; then
 read -r tag_wall _ tag_rss < <(runs=1 time_median env -u OPENBLAS_CORETYPE "$bin/muscaps" tag "$audio/mix-60min.flac" --json)
 read -r cap_wall _ cap_rss < <(runs=1 time_median env -u OPENBLAS_CORETYPE "$bin/muscaps" caption "$audio/mix-60min.flac" --every 10 --json)
 echo "An hour of audio (mix-60min.flac, nothing set): \`muscaps tag\` ${tag_wall} s (peak $((tag_rss / 1024)) MB),"
 echo "\`muscaps caption --every 10\` (tags the windows and captions every 10 s) ${cap_wall} s (peak $((cap_rss / 1024)) MB)."
 echo
+fi
 echo "Load average after: $(cut -d' ' -f1-3 /proc/loadavg)."
