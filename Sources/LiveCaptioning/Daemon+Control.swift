@@ -62,6 +62,14 @@ extension Daemon {
             session.pipeline.status("resumed")
             logger.notice("resumed over D-Bus")
             return .success(.done)
+        case let .captionNow(seconds):
+            guard session.pipeline.captioner != nil else {
+                return .failure(DaemonCommandError(.notAvailable, "no captioning model is loaded (Captioner is none): nothing can caption"))
+            }
+            guard let event = session.pipeline.captionNow(seconds: seconds) else {
+                return .failure(DaemonCommandError(.notAvailable, "no audio has been analysed yet"))
+            }
+            return .success(.caption(event))
         default:
             return .failure(DaemonCommandError(.notAvailable, "not available in this version of muscapsd"))
         }

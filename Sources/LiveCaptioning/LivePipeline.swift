@@ -359,6 +359,28 @@ public final class LivePipeline {
         merger.finish(emit: forward)
     }
 
+    /// A caption of the last `seconds` of analysed audio (at most the context kept, `contextSeconds`),
+    /// made now from the features in memory; nil without a captioner or before the first analysed window.
+    /// It is not sent to the outputs. Its span ends with the newest window and starts with the oldest
+    /// window the caption read (at least one window). Throws what the captioner throws.
+    public func captionNow(seconds: Double) throws -> CaptionEvent? {
+        guard let captioner, historyCount > 0 else { return nil }
+        let chunks = gatherContext(seconds: seconds)
+        let window = extractor.windowSamples, hop = hopSamples, featureSize = extractor.featureSize
+        let stride = max(1, Int((Double(window) / Double(hop)).rounded(.up)))
+        let sampleRate: Double
+        switch extractor {
+        case .musicnn: sampleRate = Double(MusicnnTagger.sampleRate)
+        case .harmonicCNN: sampleRate = Double(HarmonicCNN.sampleRate)
+        }
+        let end = lastEnd + mediaOffset
+        let start = max(mediaOffset, end - Double((chunks - 1) * stride * hop + window) / sampleRate)
+        let text = try captioner.caption(features: UnsafeBufferPointer(rebasing: contextRows[0..<(chunks * featureSize)]),
+                                         chunks: chunks, dimension: featureSize)
+        return CaptionEvent(kind: .caption, start: start, end: end, wallClockStart: wallClockOrigin + Int64(start * 1e9),
+                            text: text, model: modelIdentifier)
+    }
+
     /// Sends a status message (source lost, reconnected, windows dropped …) through to the outputs.
     public func status(_ message: String) {
         let now = mediaTime
@@ -451,14 +473,16 @@ public final class LivePipeline {
     }
 
     /// Copies the context's non-overlapping windows, oldest first, into `contextRows`; returns their count.
-    private func gatherContext() -> Int {
+    /// `seconds`: a shorter context than the configured one (CaptionNow); never a longer one.
+    private func gatherContext(seconds: Double? = nil) -> Int {
         // In samples; musicnn's context is counted in whole 16 ms frames, as it always was.
         let window = extractor.windowSamples, hop = hopSamples, featureSize = extractor.featureSize
         let stride = max(1, Int((Double(window) / Double(hop)).rounded(.up)))
+        let contextSeconds = min(seconds ?? settings.contextSeconds, settings.contextSeconds)
         let span: Int
         switch extractor {
-        case .musicnn: span = Int((settings.contextSeconds / MelWindower.frameSeconds).rounded(.down)) * MelSpectrogram.hopLength
-        case .harmonicCNN: span = Int((settings.contextSeconds * Double(HarmonicCNN.sampleRate)).rounded(.down))
+        case .musicnn: span = Int((contextSeconds / MelWindower.frameSeconds).rounded(.down)) * MelSpectrogram.hopLength
+        case .harmonicCNN: span = Int((contextSeconds * Double(HarmonicCNN.sampleRate)).rounded(.down))
         }
         var chunks = 0
         var back = 0

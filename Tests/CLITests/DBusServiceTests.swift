@@ -147,6 +147,37 @@ final class DBusServiceTests: XCTestCase {
                       "no Caption signal after Resume")
     }
 
+    func testCaptionNowCaptionsTheLastSecondsUpToTheContext() throws {
+        try startDaemon()
+        let call = ["call", "--session", "--dest", "org.muscaps.Daemon1", "--object-path", "/org/muscaps/Daemon1", "--method", "org.muscaps.Daemon1.CaptionNow"]
+        // Before the first window there is nothing to caption (or, once there is, a caption).
+        XCTAssertTrue(TestTools.waitFor(30) { ((try? self.gdbus(call + ["10"]).stdout) ?? "").contains("'text': <'") })
+        // Enough windows for a full 10 s context (three non-overlapping windows at hop 1 s: the seventh).
+        XCTAssertTrue(TestTools.waitFor(40) { (Int(capture(#"'windows': <uint64 (\d+)>"#, in: (try? self.gdbusStatus()) ?? "")) ?? 0) >= 8 })
+        XCTAssertEqual(try dbusSend(["org.muscaps.Daemon1.Pause"]).status, 0) // freezes the history
+        func span(_ seconds: String) throws -> (UInt64, UInt64, String) {
+            let reply = try gdbus(call + [seconds])
+            XCTAssertEqual(reply.status, 0, reply.stderr)
+            let start = try XCTUnwrap(UInt64(capture(#"'start_us': <uint64 (\d+)>"#, in: reply.stdout)), reply.stdout)
+            let end = try XCTUnwrap(UInt64(capture(#"'end_us': <uint64 (\d+)>"#, in: reply.stdout)), reply.stdout)
+            return (start, end, capture(#"'text': <'([^']*)'>"#, in: reply.stdout))
+        }
+        let short = try span("3"), context = try span("10"), huge = try span("1000")
+        XCTAssertEqual(short.1, context.1, "every span ends with the newest window")
+        XCTAssertEqual(Double(short.1 - short.0) / 1e6, 2.992, accuracy: 0.001, "3 s holds one 2.992 s window")
+        XCTAssertGreaterThan(context.1 - context.0, short.1 - short.0)
+        XCTAssertLessThanOrEqual(Double(context.1 - context.0) / 1e6, 10)
+        XCTAssertEqual(huge.0, context.0, "at most the context (10 s) is captioned")
+        XCTAssertFalse(context.2.isEmpty)
+    }
+
+    func testCaptionNowWithoutACaptionerIsNotAvailable() throws {
+        try startDaemon(["--captioner", "none"])
+        let reply = try dbusSend(["org.muscaps.Daemon1.CaptionNow", "double:5"])
+        XCTAssertTrue(reply.stderr.contains("Error org.muscaps.Daemon1.Error.NotAvailable: no captioning model is loaded"), reply.stderr)
+        XCTAssertEqual(try property("Captioner"), "s \"none\"")
+    }
+
     // MARK: Errors
 
     func testBadCallsGetNamespacedErrorsAndChangeNothing() throws {
@@ -265,7 +296,7 @@ final class DBusServiceTests: XCTestCase {
         defer { monitor.terminate(grace: 1) }
         XCTAssertTrue(TestTools.waitFor(10) { self.contents(monitorLog).contains("NameAcquired") }, "dbus-monitor did not start")
         let jsonl = scratch.file("captions.jsonl")
-        let run = try CLI.run("muscapsd", ["--source", "file:\(twice)", "--output", "dbus", "--output", "file:\(jsonl)"],
+        let run = try CLI.run("muscapsd", ["--source", "file:\(twice):realtime", "--output", "dbus", "--output", "file:\(jsonl)"],
                               environment: bus.environment, timeout: 180)
         XCTAssertEqual(run.status, 0, run.stderr)
         usleep(300_000)
