@@ -66,12 +66,77 @@ extension Daemon {
             guard session.pipeline.captioner != nil else {
                 return .failure(DaemonCommandError(.notAvailable, "no captioning model is loaded (Captioner is none): nothing can caption"))
             }
-            guard let event = session.pipeline.captionNow(seconds: seconds) else {
-                return .failure(DaemonCommandError(.notAvailable, "no audio has been analysed yet"))
+            do {
+                guard let event = try session.pipeline.captionNow(seconds: seconds) else {
+                    return .failure(DaemonCommandError(.notAvailable, "no audio has been analysed yet"))
+                }
+                return .success(.caption(event))
+            } catch {
+                return .failure(DaemonCommandError(.notAvailable, "the captioning model could not describe the audio: \(error)"))
             }
-            return .success(.caption(event))
-        default:
-            return .failure(DaemonCommandError(.notAvailable, "not available in this version of muscapsd"))
+        case let .reconfigure(_, change):
+            // A copy of the running configuration with one field changed, applied transactionally.
+            var changed = configuration
+            do { try change(&changed) } catch {
+                return .failure(DaemonCommandError(.invalidArgument, "\(error)"))
+            }
+            return reconfigure(to: changed, invalidKind: .invalidArgument)
+        case let .addOutput(spec):
+            do { _ = try OutputSpec(parsing: spec) } catch {
+                return .failure(DaemonCommandError(.invalidArgument, "\(error)"))
+            }
+            var changed = configuration
+            guard !changed.outputs.contains(spec) else {
+                return .failure(DaemonCommandError(.outputRejected, "output '\(spec)' is already running"))
+            }
+            changed.outputs.append(spec)
+            return reconfigure(to: changed, invalidKind: .invalidArgument).map { _ in .outputAdded(id: spec) }
+        case let .removeOutput(id):
+            var changed = configuration
+            guard let index = changed.outputs.firstIndex(of: id) else {
+                let running = changed.outputs.map { "'\($0)'" }.joined(separator: ", ")
+                return .failure(DaemonCommandError(.noSuchOutput, "no output '\(id)' (running: \(running))"))
+            }
+            changed.outputs.remove(at: index)
+            guard !changed.outputs.isEmpty else {
+                return .failure(DaemonCommandError(.invalidArgument, "'\(id)' is the only output; add another before removing it"))
+            }
+            return reconfigure(to: changed, invalidKind: .invalidArgument)
+        case .reloadConfiguration:
+            guard configurationPath != nil else {
+                return .failure(DaemonCommandError(.configurationRejected, "muscapsd was started without --config: there is no file to reload"))
+            }
+            do {
+                _ = try reloadConfiguration()
+                return .success(.done)
+            } catch let error as ReconfigurationError {
+                return .failure(Self.commandError(error, invalidKind: .configurationRejected))
+            } catch {
+                return .failure(DaemonCommandError(.configurationRejected, "\(error)"))
+            }
+        }
+    }
+
+    /// `apply` on this thread (between windows), its refusal in the control interface's terms.
+    private func reconfigure(to changed: DaemonConfiguration, invalidKind: DaemonCommandError.Kind) -> Result<DaemonCommandReply, DaemonCommandError> {
+        do {
+            _ = try apply(changed)
+            return .success(.done)
+        } catch let error as ReconfigurationError {
+            return .failure(Self.commandError(error, invalidKind: invalidKind))
+        } catch {
+            return .failure(DaemonCommandError(invalidKind, "\(error)"))
+        }
+    }
+
+    /// Which part was refused → the D-Bus error name's last part.
+    static func commandError(_ error: ReconfigurationError, invalidKind: DaemonCommandError.Kind) -> DaemonCommandError {
+        switch error {
+        case .invalidConfiguration: return DaemonCommandError(invalidKind, "\(error)")
+        case .sourceRejected: return DaemonCommandError(.noSuchSource, "\(error); the running source is kept")
+        case .modelRejected, .captionerRejected: return DaemonCommandError(.modelRejected, "\(error); the running model is kept")
+        case .outputRejected: return DaemonCommandError(.outputRejected, "\(error)")
+        case .notRunning: return DaemonCommandError(.notAvailable, "\(error)")
         }
     }
 
@@ -95,7 +160,7 @@ extension Daemon {
             snapshot.captioner = session.pipeline.captioner?.identifier ?? "none"
             snapshot.hopSeconds = configuration.hop
             snapshot.beam = configuration.beam
-            snapshot.outputs = session.outputs.outputs.map(\.name)
+            snapshot.outputs = configuration.outputs
             snapshot.lastCaption = lastCaption
             // Rounded to milliseconds so the property changes only when audio is really dropped.
             snapshot.droppedAudioSeconds = (dropped * 1000).rounded() / 1000
@@ -105,14 +170,17 @@ extension Daemon {
             controlLoop.latency = session.pipeline.latencySummary()
             controlLoop.lastLatencyPublish = Monotonic.now()
         }
-        let statistics = session.pipeline.statistics
+        let pipelineStatistics = session.pipeline.statistics
         let latency = controlLoop.latency
         let realTimeFactor = controlLoop.analysedSeconds > 0 ? controlLoop.processingSeconds / controlLoop.analysedSeconds : 0
-        let drops = session.outputs.statistics.map { (output: $0.output, dropped: UInt64($0.dropped)) }
+        // By the outputs' ids (their specs) when the host's outputs are in the configuration's order.
+        let statistics = session.outputs.statistics
+        let ids = statistics.count == configuration.outputs.count ? configuration.outputs : statistics.map(\.output)
+        let drops = zip(ids, statistics).map { (output: $0, dropped: UInt64($1.dropped)) }
         control.updateStatus { status in
-            status.windows = statistics.windows
-            status.silentWindows = statistics.silentWindows
-            status.events = statistics.events
+            status.windows = pipelineStatistics.windows
+            status.silentWindows = pipelineStatistics.silentWindows
+            status.events = pipelineStatistics.events
             status.latencyP50Milliseconds = latency?.p50
             status.latencyP99Milliseconds = latency?.p99
             status.realTimeFactor = realTimeFactor

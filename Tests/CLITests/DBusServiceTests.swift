@@ -213,6 +213,77 @@ final class DBusServiceTests: XCTestCase {
         XCTAssertEqual(try property("State"), "s \"running\"")
     }
 
+    /// Setters whose value cannot be used: each a namespaced error saying why, the running part kept.
+    func testRefusedChangesNameThePartAndKeepTheRunningSetup() throws {
+        try startDaemon()
+        let truncated = scratch.file("truncated.safetensors")
+        let model = try Data(contentsOf: CLI.repositoryRoot.appendingPathComponent("Models/captioning/default.safetensors"))
+        try model.prefix(model.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let wrongShape = CLI.repositoryRoot.appendingPathComponent("Models/musicnn/MSD_musicnn.safetensors").path // a tagger, not a captioner
+        let before = try ["Source", "Model", "Captioner", "Outputs", "HopSeconds"].map(property)
+        let cases: [(arguments: [String], error: String, message: String)] = [
+            (["org.muscaps.Daemon1.SetSource", "string:file:/nonexistent/song.wav"], "NoSuchSource", "/nonexistent/song.wav"),
+            (["org.muscaps.Daemon1.SetSource", "string:carrier-pigeon:1"], "NoSuchSource", "carrier-pigeon"),
+            (["org.freedesktop.DBus.Properties.Set", "string:org.muscaps.Daemon1", "string:Source", "variant:string:file:/nonexistent/b.wav"], "NoSuchSource", "b.wav"),
+            (["org.muscaps.Daemon1.SetModel", "string:msd"], "ModelRejected", "trained on musicnn-mtt features"),
+            (["org.muscaps.Daemon1.SetCaptioner", "string:\(truncated)"], "ModelRejected", "truncated.safetensors"),
+            (["org.muscaps.Daemon1.SetCaptioner", "string:\(wrongShape)"], "ModelRejected", "MSD_musicnn.safetensors"),
+            (["org.muscaps.Daemon1.AddOutput", "string:stdout:bogus=1"], "OutputRejected", "bogus"),
+            (["org.muscaps.Daemon1.AddOutput", "string:no-such-plugin"], "OutputRejected", "no-such-plugin"),
+            (["org.muscaps.Daemon1.AddOutput", "string:dbus"], "OutputRejected", "already running"),
+            (["org.muscaps.Daemon1.RemoveOutput", "string:file:/tmp/never.vtt"], "NoSuchOutput", "running: 'dbus'"),
+            (["org.muscaps.Daemon1.RemoveOutput", "string:dbus"], "InvalidArgument", "only output"),
+            (["org.muscaps.Daemon1.ReloadConfig"], "ConfigurationRejected", "without --config"),
+        ]
+        for item in cases {
+            let result = try dbusSend(item.arguments)
+            XCTAssertNotEqual(result.status, 0, "\(item.arguments) succeeded")
+            XCTAssertTrue(result.stderr.contains("Error org.muscaps.Daemon1.Error.\(item.error): "), "\(item.arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(item.message), "\(item.arguments): \(result.stderr)")
+        }
+        XCTAssertTrue(daemon?.isRunning ?? false, contents(daemonErr))
+        XCTAssertEqual(try ["Source", "Model", "Captioner", "Outputs", "HopSeconds"].map(property), before)
+        XCTAssertEqual(try property("State"), "s \"running\"")
+
+        // And what can be used is: another captioner path, an added and removed output, a new hop.
+        let vtt = scratch.file("live.vtt")
+        let added = try gdbus(["call", "--session", "--dest", "org.muscaps.Daemon1", "--object-path", "/org/muscaps/Daemon1",
+                               "--method", "org.muscaps.Daemon1.AddOutput", "file:\(vtt)"])
+        XCTAssertEqual(added.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "('file:\(vtt)',)", added.stderr)
+        XCTAssertEqual(try property("Outputs"), "as 2 \"dbus\" \"file:\(vtt)\"")
+        XCTAssertEqual(try dbusSend(["org.muscaps.Daemon1.RemoveOutput", "string:file:\(vtt)"]).status, 0)
+        XCTAssertEqual(try property("Outputs"), "as 1 \"dbus\"")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: vtt), "the file output ran and was closed")
+        XCTAssertEqual(try dbusSend(["org.muscaps.Daemon1.SetCaptioner", "string:none"]).status, 0)
+        XCTAssertEqual(try property("Captioner"), "s \"none\"")
+        let missing = try dbusSend(["org.muscaps.Daemon1.SetModel", "string:/nonexistent/model.safetensors"])
+        XCTAssertTrue(missing.stderr.contains("Error org.muscaps.Daemon1.Error.ModelRejected: cannot use tagging model '/nonexistent/model.safetensors'"), missing.stderr)
+        XCTAssertEqual(try property("Model"), "s \"mtt\"")
+        let shipped = CLI.repositoryRoot.appendingPathComponent("Models/captioning/default.safetensors").path
+        let back = try dbusSend(["org.muscaps.Daemon1.SetCaptioner", "string:\(shipped)"])
+        XCTAssertEqual(back.status, 0, back.stderr)
+        XCTAssertTrue(try property("Captioner").hasPrefix("s \"muscaps-"))
+        XCTAssertEqual(try busctl(["set-property", "org.muscaps.Daemon1", "/org/muscaps/Daemon1", "org.muscaps.Daemon1", "HopSeconds", "d", "0.5"]).status, 0)
+        XCTAssertEqual(try property("HopSeconds"), "d 0.5")
+    }
+
+    func testReloadConfigRefusesAnInvalidFileAndKeepsTheRunningSetup() throws {
+        let config = scratch.file("muscapsd.toml")
+        try "source = \"file:\(Self.piano):realtime:loop\"\noutputs = [\"dbus\"]\nhop = 1.0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(daemonPath, ["--config", config], environment: bus.environment, stderr: .file(scratch.file("d.err")))
+        daemon = child
+        daemonErr = scratch.file("d.err")
+        XCTAssertTrue(bus.waitForName("org.muscaps.Daemon1", timeout: 60), contents(daemonErr))
+        try "hop = -4\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try dbusSend(["org.muscaps.Daemon1.ReloadConfig"])
+        XCTAssertTrue(refused.stderr.contains("Error org.muscaps.Daemon1.Error.ConfigurationRejected: \(config):1: hop must be between"), refused.stderr)
+        XCTAssertEqual(try property("HopSeconds"), "d 1")
+        try "source = \"file:\(Self.piano):realtime:loop\"\noutputs = [\"dbus\"]\nhop = 2.0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try dbusSend(["org.muscaps.Daemon1.ReloadConfig"]).status, 0)
+        XCTAssertEqual(try property("HopSeconds"), "d 2")
+        XCTAssertTrue(child.isRunning)
+    }
+
     // MARK: Introspection, Peer, single instance
 
     func testIntrospectionIsTheShippedInterfaceFile() throws {
