@@ -91,6 +91,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        /// Load on muscapsd's D-Bus interface (GetStatus/Get at a fixed rate), for Tools/bench/dbus-load.sh.
+        .executableTarget(name: "muscapsd-dbus-bench", dependencies: ["CDBus"]),
         /// Loads output plugins as muscapsd does and feeds them synthetic captions (plugin authors, crash tests).
         .executableTarget(name: "muscaps-plugin-probe", dependencies: [
             "OutputPluginHost",

@@ -25,6 +25,8 @@ public final class DaemonBusService: @unchecked Sendable {
     private var thread: Thread?
     /// Replies produced off this thread, sent by the loop.
     private let outbox = Mutex<[OutgoingReply]>([])
+    /// ListSources calls waiting for the listing in progress.
+    private let listingCallers = Mutex<[PendingCall]>([])
     /// Property values last announced (this thread only).
     private var announced: [String: BusValue] = [:]
     private var announcedChangeCount: UInt64 = .max
@@ -195,10 +197,20 @@ public final class DaemonBusService: @unchecked Sendable {
             reply(to: call, .success([statusDictionary()]))
         case "ListSources":
             guard expect(call, "") else { return }
+            // Asking the audio servers takes up to seconds: one worker at a time does it, and every call
+            // that arrives meanwhile gets its answer (so callers cannot pile up threads).
             let pending = PendingCall(call)
+            let startWorker = listingCallers.withLock { callers in
+                callers.append(pending)
+                return callers.count == 1
+            }
+            guard startWorker else { return }
             Thread.detachNewThread { [self] in
                 let sources = Self.listSources()
-                post(pending, .success([.array(element: "(ss)", sources.map { .structure([.string($0.spec), .string($0.description)]) })]))
+                let reply = BusValue.array(element: "(ss)", sources.map { .structure([.string($0.spec), .string($0.description)]) })
+                for caller in listingCallers.withLock({ callers in defer { callers = [] }; return callers }) {
+                    post(caller, .success([reply]))
+                }
             }
         case "SetSource":
             guard expect(call, "s"), let source = string() else { return }

@@ -135,6 +135,10 @@ public final class DaemonControl: Sendable {
     private let changes = Atomic<UInt64>(0)
     private let ready = Atomic<Bool>(false)
 
+    /// Commands waiting for the inference thread at most; more are refused at once (`.notAvailable`),
+    /// so a client flooding the daemon with changes cannot hold up its windows.
+    public static let pendingLimit = 16
+
     public init() {}
 
     // MARK: Inference side
@@ -198,11 +202,14 @@ public final class DaemonControl: Sendable {
     /// Queues a command for the inference thread; `completion` is called on that thread (or at once,
     /// with `.notAvailable`, if the daemon is stopping).
     public func submit(_ command: DaemonCommand, completion: @escaping Completion) {
-        let accepted = shared.withLock { state in
-            guard state.accepting else { return false }
+        let refusal: DaemonCommandError? = shared.withLock { state in
+            guard state.accepting else { return DaemonCommandError(.notAvailable, "the daemon is stopping") }
+            guard state.pending.count < Self.pendingLimit else {
+                return DaemonCommandError(.notAvailable, "busy: \(Self.pendingLimit) commands are already waiting; try again")
+            }
             state.pending.append(PendingCommand(command: command, completion: completion))
-            return true
+            return nil
         }
-        if !accepted { completion(.failure(DaemonCommandError(.notAvailable, "the daemon is stopping"))) }
+        if let refusal { completion(.failure(refusal)) }
     }
 }
