@@ -36,7 +36,7 @@ pa_pid=$!
 for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
 cat > "$work/bus.conf" <<CONF
 <busconfig><type>session</type><listen>unix:path=$work/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow send_destination="*"/><allow own="*"/></policy></busconfig>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
 CONF
 dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>/dev/null &
 bus_pid=$!
