@@ -56,7 +56,8 @@ FEATURE = {
     "cinematic": ["a cinematic build", "cinematic strings"], "solo_piano": ["expressive piano", "a solo piano"],
     "strummed_guitar": ["strummed acoustic guitar", "strumming acoustic guitar"],
     "fingerpicked_guitar": ["fingerpicked acoustic guitar", "fingerpicking guitar"], "electric_guitar": ["electric guitars", "crunchy electric guitars"],
-    "reverb_heavy": ["reverb-heavy textures", "washes of reverb"], "double_tracked_guitars": ["double-tracked guitars", "a wall of guitars"], 
+    "reverb_heavy": ["reverb-heavy textures", "washes of reverb"], "double_tracked_guitars": ["double-tracked guitars", "a wall of guitars"],
+    "hammond_organ": ["hammond organ", "a swirling organ"], "shuffle_rhythm": ["a shuffle rhythm", "shuffling drums"], 
 }
 MOOD = {
     ("minor", "slow"): ["melancholic", "dark", "brooding"], ("minor", "fast"): ["intense", "dark", "driving"],

@@ -283,6 +283,11 @@ def comp(kind: str, ch, grid: Grid, rng: random.Random, bars: int, lo: int = 48,
                 v = voicing(chord(i / 4), lo, hi, target)
                 seq = v + [v[0] + 12]
                 add(i / 4, 0.22, [seq[i % len(seq)]], vel - (0 if i % 4 == 0 else 12))
+        elif kind == "funk16":  # muted-guitar sixteenth scratches, accents on the off-beat sixteenths
+            for i in range(16):
+                if rng.random() < 0.75:
+                    v = voicing(chord(i / 4), lo, hi, target)[-3:]
+                    add(i / 4, 0.12, v, vel + (14 if i % 4 == 2 else 0) - (10 if i % 2 else 0), 0.003)
         elif kind == "chip_arp":
             for i in range(32):
                 v = voicing(chord(i / 8), lo, hi, target)
@@ -355,6 +360,7 @@ DRUM_PATTERNS = {  # 16 steps per bar: {note: [steps]}; velocities by step stren
     "ballad": {K: [0, 10], S: [4, 12], HH: [0, 2, 4, 6, 8, 10, 12, 14]},
     "film": {TL: [0, 6, 8], TM: [12, 14], K: [0, 8]},
     "shaker": {70: list(range(0, 16, 2)), 54: [4, 12]},
+    "funk": {K: [0, 3, 10], S: [4, 12], RIM: [7, 9, 15], HH: list(range(16)), OH: [14]},
 }
 ACCENT = {0: 1.0, 8: 0.92, 4: 0.95, 12: 0.95}
 

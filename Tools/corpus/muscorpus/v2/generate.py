@@ -24,7 +24,8 @@ import time
 from . import captions as CAP
 from . import production, sounds, styles
 
-VERSION = "v2.1"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits
+VERSION = "v2.2"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits;
+# v2.2: shuffle blues with crunch guitar / harmonica / organ, piano-trio jazz, programmed funk
 _worker = {}
 
 

@@ -312,12 +312,17 @@ def _metal(P):
 
 def _blues(P):
     r = P.rng
-    shuffle = r.random() < 0.6
-    P.setup((60, 130), "blues", 0.2, swing=1 / 3 if shuffle else 0.0, mode="major")
-    P.mma_band(["Blues", "BluesTriple", "Blues1", "SlowBlues", "FastBlues", "ShuffleBoggie", "Blues128", "CountryBlues"],
-               remap={(24, 31): [27, 29, 26]}, comp_fx={"amp": "crunch"})
-    P.lead([29, 22, 27, 0, 66], "medium", 58, 82, "blues", fx={"amp": "crunch"})
+    shuffle = r.random() < 0.8
+    P.setup((60, 120), "blues", 0.2, swing=1 / 3 if shuffle else 0.0, mode="major")
+    P.mma_band(["Blues", "BluesTriple", "Blues1", "SlowBlues", "FastBlues", "ShuffleBoggie", "Blues128"],
+               remap={(24, 31): [29, 27], (32, 39): [32, 33, 34]}, comp_fx={"amp": "crunch"})
+    if r.random() < 0.4:  # blues-rock Hammond
+        P.add(_sfpart("comp", r.choice([16, 17]), C.comp("pad", P.chart, P.grid, r, P.bars, 52, 74, 70), r, gain_db=-6))
+        P.feature("hammond_organ")
+    P.lead([29, 29, 22, 66], "medium", 58, 82, "blues", fx={"amp": "crunch"})
     P.feature("twelve_bar_blues")
+    if shuffle:
+        P.feature("shuffle_rhythm")
     return _master(r, reverb=(0.12, 0.35))
 
 
@@ -325,19 +330,30 @@ def _jazz(P):
     r = P.rng
     P.setup((90, 220), r.choice(["jazz", "jazz", "jazz_minor"]), 0.0, swing=1 / 3, chords_per_bar=r.choice([1, 2]))
     P.mode = "minor" if P.chart[0][0][1] in ("m7", "m7b5") else "major"
+    # piano-trio / combo sound: MMA's guitar comping re-voiced to piano or vibraphone, brush or jazz kits
     P.mma_band(["JazzCombo", "JazzCombo1", "Swing", "SwingWalk", "Bebop", "BigBand", "EasySwing", "FastSwing",
-                "JazzGuitar", "ModernJazz", "SlowJazz", "Swing1Walk"], kit_kinds=("sf", "sf", "hydrogen"), gs_kits=(32, 40))
-    P.lead([66, 65, 56, 11, 26, 0, 57], "busy", 58, 82, "dorian" if P.mode == "minor" else "mixolydian")
+                "ModernJazz", "SlowJazz", "Swing1Walk"], remap={(24, 31): [0, 0, 11]},
+               kit_kinds=("sf", "sf", "hydrogen"), gs_kits=(32, 40))
+    P.lead([66, 66, 65, 56, 11, 0], "busy", 58, 82, "dorian" if P.mode == "minor" else "mixolydian")
     P.feature("swing_feel", "walking_bass")
     return _master(r, reverb=(0.12, 0.3), comp=(1.5, 2.5), loud=(-17, -12))
 
 
 def _funk(P):
     r = P.rng
-    P.setup((90, 120), "funk", 0.6)
-    P.mma_band(["BVFunk", "BVFunkHorns", "DSoul", "R&B", "R&BPlus", "Strut", "BoneyM"],
-               remap={(24, 31): [28, 27], (32, 39): [36, 37, 33, 34]}, comp_fx={"amp": "clean"})
-    P.lead([61, 65, 7, 66, 56, 81], "busy", 60, 84, "dorian" if P.mode == "minor" else "mixolydian")
+    if r.random() < 0.4:
+        P.setup((90, 120), "funk", 0.6)
+        P.mma_band(["BVFunk", "BVFunkHorns", "DSoul", "R&B", "R&BPlus", "Strut"],
+                   remap={(24, 31): [28, 27], (32, 39): [36, 37, 33, 34]}, comp_fx={"amp": "clean"})
+    else:  # programmed funk: syncopated kick, ghost notes, sixteenth hats, slap bass, guitar scratches, clavinet
+        P.setup((92, 118), "funk", 0.7)
+        P.add(_kit_part(C.drums("funk", P.grid, r, P.bars, 100, 4, 8), r, ("hydrogen", "avl", "sf")))
+        P.add(_sfpart("bass", r.choice([36, 37, 33]), C.bassline("funk", P.chart, P.grid, r, P.bars, 28, 50, 105), r, gain_db=2))
+        P.add(_sfpart("comp", 28, C.humanise(C.comp("funk16", P.chart, P.grid, r, P.bars, 55, 76, 85), r, 3, 4), r, amp="clean", pan=-0.5))
+        if r.random() < 0.6:
+            P.add(_sfpart("comp", r.choice([7, 4]), C.comp("stabs", P.chart, P.grid, r, P.bars, 55, 76, 85), r, pan=0.5, gain_db=-3))
+        P.attrs["arrangement"], P.attrs["groove"] = "programmed", "funk"
+    P.lead([61, 61, 65, 66, 56, 7], "busy", 60, 84, "dorian" if P.mode == "minor" else "mixolydian")
     P.feature("funky_guitar", "syncopated_bass")
     return _master(r, reverb=(0.06, 0.2))
 
