@@ -220,6 +220,13 @@ class SoundTests(unittest.TestCase):
         y = fl.render([], n, "fluidr3", 48)  # next stem: nothing may ring over from the previous one
         self.assertLess(np.abs(y).max(), 1e-6)
 
+    def test_drum_kits_render_from_every_drum_soundfont(self):
+        from muscorpus.v2 import sounds
+        fl = sounds.FluidRenderer()
+        for sf, kit in (("avl_black_pearl", 0), ("avl_red_zeppelin", 0), ("fluidr3", 32), ("fluidr3", 99)):
+            x = fl.render([(0.05, 36, 110), (0.3, 38, 100)], 16000, sf, kit, drums=True)
+            self.assertGreater(np.abs(x).max(), 0.01, (sf, kit))  # 99: no such kit, the standard kit plays
+
     def test_synth_voice_envelope_and_length(self):
         from muscorpus.v2 import sounds
         x = sounds.synth_voice([(0.0, 0.5, 57, 127)], 32000, {"waves": ["saw"], "adsr": (0.01, 0.1, 0.5, 0.1)}, 1)

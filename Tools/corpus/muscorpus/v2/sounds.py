@@ -95,10 +95,10 @@ class FluidRenderer:
         ch = 9 if drums else 0
         # drums: bank 128, preset = GS kit number (0 standard, 16 power, 24 electronic, 25 TR-808, 32 jazz,
         # 40 brush, 48 orchestra); a kit the soundfont lacks falls back to its standard kit
-        bank = 128 if drums else 0
-        if lib.fluid_synth_program_select(syn, ch, sid, bank, program) != 0:
-            if not drums or lib.fluid_synth_program_select(syn, ch, sid, bank, 0) != 0:
-                raise RuntimeError(f"{sfont}: no preset {program} (drums={drums})")
+        # (drum-only soundfonts such as avldrums keep their kit at bank 0)
+        tries = [(128, program), (128, 0), (0, program), (0, 0)] if drums else [(0, program)]
+        if not any(lib.fluid_synth_program_select(syn, ch, sid, b, p) == 0 for b, p in tries):
+            raise RuntimeError(f"{sfont}: no preset {program} (drums={drums})")
         events = []
         if drums:  # drum hits (onset, note, velocity): one-shots, a short gate is enough
             notes = [(n[0], 0.25, n[1], n[2]) if len(n) == 3 else n for n in notes]
