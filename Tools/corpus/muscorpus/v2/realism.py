@@ -160,6 +160,7 @@ class Musicnn:
 def corpus_clips(spec: str, per_family: int, seed: int):
     """(label, [(path, family, style)]) from LABEL=DIR; at most per_family clips per family (seeded sample)."""
     label, d = spec.split("=", 1)
+    d, _, version = d.partition("#")  # DIR#v2.0: only the clips that generator version rendered
     clips = {}
     for s in ("train", "val", "test"):
         fn = os.path.join(d, f"dataset_{s}.json")
@@ -167,6 +168,8 @@ def corpus_clips(spec: str, per_family: int, seed: int):
             continue
         for e in json.load(open(fn)):
             a = e["attributes"]
+            if version and a.get("corpus_version") != version:
+                continue
             if "family" in a:
                 fam, style = a["family"], a["style"]
             else:
@@ -179,6 +182,8 @@ def corpus_clips(spec: str, per_family: int, seed: int):
         for fn in sorted(os.listdir(meta)):
             if fn.endswith(".json"):
                 m = json.load(open(os.path.join(meta, fn)))
+                if version and m["attributes"].get("corpus_version") != version:
+                    continue
                 clips[m["track_id"]] = (os.path.join(d, m["path"]), m["attributes"]["family"], m["attributes"]["style"])
     if not clips:
         raise SystemExit(f"realism: no clips in {d} (no dataset_*.json with known families)")
@@ -240,7 +245,8 @@ def real_from_labels(labels: str, audio: str):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="muscorpus.v2.realism", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", action="append", required=True, help="LABEL=DIR (repeatable), e.g. v1=/work/corpus")
+    ap.add_argument("--corpus", action="append", required=True,
+                    help="LABEL=DIR or LABEL=DIR#VERSION (only clips of that generator version; repeatable)")
     ap.add_argument("--real", help="JSON list of {path, family, title}; default: the out_of_domain.sh tracks")
     ap.add_argument("--real-labels", help="the real-music validation set's labels.json (Tools/realmusic) ...")
     ap.add_argument("--real-audio", help="... and the folder holding its audio as <id>.<ext>")
