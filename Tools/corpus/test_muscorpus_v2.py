@@ -273,6 +273,24 @@ class SoundTests(unittest.TestCase):
         self.assertTrue(np.isfinite(y).all())
         self.assertIsNotNone(rng)
 
+    def test_relevel_draws_real_music_levels_and_never_clips(self):
+        from muscorpus.v2 import production
+        x = 0.5 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)
+        levels = []
+        for seed in range(200):
+            y, target = production.relevel(x, np.random.default_rng(seed), "rock")
+            self.assertLessEqual(np.abs(y).max(), 10 ** (-0.5 / 20) + 1e-9)
+            self.assertTrue(-28.0 <= target <= -9.0)
+            levels.append(20 * np.log10(np.sqrt(np.mean(y * y))))
+        self.assertAlmostEqual(float(np.median(levels)), -18.5, delta=1.0)
+        _, quiet = production.relevel(x, np.random.default_rng(0), "ambient")
+        _, loud = production.relevel(x, np.random.default_rng(0), "metal")
+        self.assertAlmostEqual(loud - quiet, 3.0, places=6)
+        spiky = np.zeros(16000)
+        spiky[::400] = 1.0  # crest factor 26 dB: the peak cap, not the RMS target, sets its level
+        y, _ = production.relevel(spiky, np.random.default_rng(1), "rock")
+        self.assertAlmostEqual(np.abs(y).max(), 10 ** (-0.5 / 20), places=6)
+
     def test_decimation_removes_content_above_8khz(self):
         from muscorpus.v2 import production
         t = np.arange(32000) / 32000

@@ -24,8 +24,9 @@ import time
 from . import captions as CAP
 from . import production, sounds, styles
 
-VERSION = "v2.2"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits;
-# v2.2: shuffle blues with crunch guitar / harmonica / organ, piano-trio jazz, programmed funk
+VERSION = "v2.3"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits;
+# v2.2: shuffle blues with crunch guitar / harmonica / organ, piano-trio jazz, programmed funk;
+# v2.3: final level drawn from the real tracks' level distribution (production.relevel)
 _worker = {}
 
 

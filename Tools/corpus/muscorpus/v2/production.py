@@ -181,6 +181,22 @@ def augment(x: np.ndarray, rng, tmpdir: str, stem: str) -> tuple[np.ndarray, dic
     return x, info
 
 
+QUIET_STYLES = {"ambient", "orchestral", "piano", "acoustic", "jazz"}
+
+
+def relevel(x: np.ndarray, rng, style: str) -> tuple[np.ndarray, float]:
+    """Final level of the clip, drawn from the level distribution of real game/album tracks rather than
+    left at the master's limiter output: the real-music validation set's excerpts have RMS levels of
+    -28 … -7 dBFS (median -18.5), the limited masters sat at -18 … -10 (median -12.5), and musicnn's
+    log-mel input is level-dependent. Peaks are kept below -0.5 dBFS (a clip that would clip gets quieter)."""
+    target = float(np.clip(rng.normal(-18.5, 3.5), -28.0, -9.0)) - (3.0 if style in QUIET_STYLES else 0.0)
+    y = x * (10 ** (target / 20) / max(_rms(x), 1e-9))
+    peak = float(np.max(np.abs(y)))
+    if peak > 10 ** (-0.5 / 20):
+        y *= 10 ** (-0.5 / 20) / peak
+    return y, round(target, 2)
+
+
 def write_wav(path: str, x: np.ndarray) -> None:
     q = np.clip(np.round(x * 32767.0), -32768, 32767).astype("<i2")
     with wave.open(path, "wb") as w:
@@ -197,14 +213,12 @@ def produce(plan, fluid, seed: int, out_wav: str, tmpdir: str, augment_share: fl
     aug = {"codec": None, "noise_db": None, "tilt_db": 0.0}
     if rng.random() < augment_share:
         x, aug = augment(x, rng, tmpdir, os.path.basename(out_wav))
-    peak = float(np.max(np.abs(x)))
-    if peak > 0.99:
-        x *= 0.99 / peak
     if _rms(x) < 1e-4:
         raise ValueError("silent render")
+    x, level = relevel(x, rng, plan.style)
     fi, fo = int(0.005 * OUT_SR), int(0.3 * OUT_SR)
     x[:fi] *= np.linspace(0, 1, fi, endpoint=False)
     x[-fo:] *= np.linspace(1, 0, fo)
     write_wav(out_wav, x)
     return {"rms_dbfs": round(20 * np.log10(_rms(x) + 1e-12), 2), "peak_dbfs": round(20 * np.log10(np.max(np.abs(x)) + 1e-12), 2),
-            "augmentation": aug}
+            "target_rms_dbfs": level, "augmentation": aug}
