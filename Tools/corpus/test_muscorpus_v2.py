@@ -280,12 +280,12 @@ class SoundTests(unittest.TestCase):
         for seed in range(200):
             y, target = production.relevel(x, np.random.default_rng(seed), "rock")
             self.assertLessEqual(np.abs(y).max(), 10 ** (-0.5 / 20) + 1e-9)
-            self.assertTrue(-28.0 <= target <= -9.0)
+            self.assertTrue(-30.0 <= target <= -8.0)
             levels.append(20 * np.log10(np.sqrt(np.mean(y * y))))
         self.assertAlmostEqual(float(np.median(levels)), -18.5, delta=1.0)
         _, quiet = production.relevel(x, np.random.default_rng(0), "ambient")
         _, loud = production.relevel(x, np.random.default_rng(0), "metal")
-        self.assertAlmostEqual(loud - quiet, 3.0, places=6)
+        self.assertAlmostEqual(loud - quiet, 6.5, places=6)
         spiky = np.zeros(16000)
         spiky[::400] = 1.0  # crest factor 26 dB: the peak cap, not the RMS target, sets its level
         y, _ = production.relevel(spiky, np.random.default_rng(1), "rock")

@@ -24,10 +24,11 @@ import time
 from . import captions as CAP
 from . import production, sounds, styles
 
-VERSION = "v2.4"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits;
+VERSION = "v2.5"  # v2.0: first corpus; v2.1: double-tracked guitars, heavier metal, GS jazz/electronic kits;
 # v2.2: shuffle blues with crunch guitar / harmonica / organ, piano-trio jazz, programmed funk;
 # v2.3: final level drawn from the real tracks' level distribution (production.relevel);
-# v2.4: metal as in v2.0 (v2.1's double-tracked metal guitars lowered the metal hit rate)
+# v2.4: metal as in v2.0 (v2.1's double-tracked metal guitars lowered the metal hit rate);
+# v2.5: loud styles (metal, punk, EDM, drum and bass) levelled 3.5 dB louder, as their real tracks are
 _worker = {}
 
 

@@ -182,14 +182,19 @@ def augment(x: np.ndarray, rng, tmpdir: str, stem: str) -> tuple[np.ndarray, dic
 
 
 QUIET_STYLES = {"ambient", "orchestral", "piano", "acoustic", "jazz"}
+LOUD_STYLES = {"metal", "punk", "edm", "dnb"}
 
 
 def relevel(x: np.ndarray, rng, style: str) -> tuple[np.ndarray, float]:
     """Final level of the clip, drawn from the level distribution of real game/album tracks rather than
     left at the master's limiter output: the real-music validation set's excerpts have RMS levels of
     -28 … -7 dBFS (median -18.5), the limited masters sat at -18 … -10 (median -12.5), and musicnn's
-    log-mel input is level-dependent. Peaks are kept below -0.5 dBFS (a clip that would clip gets quieter)."""
-    target = float(np.clip(rng.normal(-18.5, 3.5), -28.0, -9.0)) - (3.0 if style in QUIET_STYLES else 0.0)
+    log-mel input is level-dependent. Peaks are kept below -0.5 dBFS (a clip that would clip gets quieter).
+    v2.3 used one distribution (quiet styles -3 dB); v2.5 adds +3.5 dB for the loud styles."""
+    # per family the real excerpts sit at: classical / ambient about -21, metal -11 … -19 (median -15),
+    # electronic about -17 dBFS: quiet styles 3 dB down, loud ones 3.5 dB up
+    offset = -3.0 if style in QUIET_STYLES else 3.5 if style in LOUD_STYLES else 0.0
+    target = float(np.clip(rng.normal(-18.5, 3.5) + offset, -30.0, -8.0))
     y = x * (10 ** (target / 20) / max(_rms(x), 1e-9))
     peak = float(np.max(np.abs(y)))
     if peak > 10 ** (-0.5 / 20):
