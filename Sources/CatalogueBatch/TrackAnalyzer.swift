@@ -40,8 +40,7 @@ public final class TrackAnalyzer {
     private let extractor: TrackFeatureExtractor
     private let tagNames: [String]
     private let bundle: CaptioningModelBundle?
-    private let greedy: GreedyDecoder?
-    private let beam: BeamSearchDecoder?
+    private let decoder: CaptionDecoder?
 
     /// `musicnn`: loaded once per batch; each analyzer takes a replica (shared weights, own scratch).
     public init(tasks: BatchTasks, files: BatchModelFiles, musicnn: Musicnn) throws {
@@ -54,19 +53,14 @@ public final class TrackAnalyzer {
             // A bundle per analyzer: the model builds inference scratch lazily, which threads must not share.
             let bundle = try CaptioningModelBundle.load(url)
             self.bundle = bundle
-            greedy = tasks.beam == 1 ? GreedyDecoder(model: bundle.model, maxLength: tasks.maxLength, maxTracks: 1) : nil
-            beam = tasks.beam == 1 ? nil : BeamSearchDecoder(model: bundle.model, beamWidth: tasks.beam, maxLength: tasks.maxLength)
+            decoder = try CaptionDecoder(model: bundle.model, beamWidth: tasks.beam, maxLength: tasks.maxLength)
         } else {
             bundle = nil
-            greedy = nil
-            beam = nil
+            decoder = nil
         }
     }
 
-    private func decode(_ features: Tensor) throws -> DecodedCaption {
-        if let greedy { return try greedy.decode([features])[0] }
-        return try beam!.decode([features])[0]
-    }
+    private func decode(_ features: Tensor) throws -> DecodedCaption { try decoder!.decode(features) }
 
     /// Everything the tasks ask for about `path`; failures (unreadable, corrupt, unsupported, silent)
     /// come back as a failed record, never as a thrown error. Features are written to
