@@ -68,7 +68,8 @@ final class BatchScaleOutTests: XCTestCase {
             XCTFail("the Slurm test starts slurmd, which must run as root (CI does); run the suite as root")
             return
         }
-        for tool in ["munged", "slurmctld", "slurmd", "sbatch"] { _ = try TestTools.require(tool, package: tool == "munged" ? "munge" : "slurm-wlm") }
+        for tool in ["munged", "slurmctld", "slurmd"] { _ = try TestTools.require(tool, package: tool == "munged" ? "munge" : "slurm-wlm") }
+        let sbatchTool = try TestTools.require("sbatch", package: "slurm-wlm")
         let cluster = try ScratchDirectory("mslurm")
         let script = CLI.repositoryRoot.appendingPathComponent("Tools/slurm/local-cluster.sh").path
         defer { _ = try? TestTools.run("/bin/bash", [script, "stop", cluster.path], timeout: 30) }
@@ -79,7 +80,7 @@ final class BatchScaleOutTests: XCTestCase {
         let out = fixture.root.appendingPathComponent("slurm")
         let sbatch = CLI.repositoryRoot.appendingPathComponent("Tools/slurm/muscaps-batch.sbatch").path
         // --wait: sbatch returns when every task of the array has ended, with a failing status if one failed.
-        let submitted = try TestTools.run("/usr/bin/sbatch", ["--wait", "--array=0-3", "--cpus-per-task=1", "--chdir", cluster.path,
+        let submitted = try TestTools.run(sbatchTool, ["--wait", "--array=0-3", "--cpus-per-task=1", "--chdir", cluster.path,
                                                               "--output", cluster.file("task-%a.log"), sbatch, fixture.music.path, out.path] + Self.tasks,
                                           environment: environment, timeout: 600)
         XCTAssertTrue(submitted.contains("Submitted batch job"), submitted)
@@ -97,10 +98,9 @@ final class BatchScaleOutTests: XCTestCase {
         let out = fixture.root.appendingPathComponent("parallel")
         let muscaps = CLI.productsDirectory.appendingPathComponent("muscaps").path
         // The command docs/SCALE-OUT.md gives: four shards, two at a time, one core each.
-        let output = try TestTools.run(parallel, ["--will-cite", "--halt", "now,fail=1", "-j", "2",
+        try TestTools.run(parallel, ["--will-cite", "--halt", "now,fail=1", "-j", "2",
                                                   muscaps, "batch", fixture.music.path, "--out", out.path, "--jobs", "1"] + Self.tasks +
                                                   ["--shard", "{}/4", ":::", "0", "1", "2", "3"], timeout: 600)
-        _ = output
         try checkMerged(out, fixture: fixture, name: "parallel")
     }
 }
