@@ -236,7 +236,7 @@ final class CaptioningCommandTests: XCTestCase {
         var result = try CLI.run("muscaps", ["eval", f.dataset.path, "--split", "test", "--model", f.model, "--no-meteor",
                                              "--tag-consistent", "mtt", "--tag-bonus", "3"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.hasPrefix("test: 4 tracks, 4 reference captions; beam 3 decoding, tag-consistent (mtt, threshold 0.2, bonus 3.0)\n"), result.stdout)
+        XCTAssertTrue(result.stdout.hasPrefix("test: 4 tracks, 4 reference captions; beam 3 decoding, tag-consistent (mtt, threshold 0.15, bonus 3.0)\n"), result.stdout)
         XCTAssertTrue(result.stdout.contains("Bleu_1      1.0000"), result.stdout)
         result = try CLI.run("muscaps", ["caption", audio(f, "chord"), "--model", f.model, "--tag-consistent", "mtt,msd"])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -7,7 +7,7 @@
 #   bash Tools/realmusic/measure.sh [SCRATCH] [OUT]   # defaults /tmp/muscaps-realmusic, runs/realmusic
 #
 # Environment: MODELS="name=path.safetensors ..." (default: the shipped model), CONSISTENT="mtt msd mtt,msd"
-# (the tag-consistent decoding variants to run on every model), BONUS (default 2), THRESHOLD (default 0.2).
+# (the tag-consistent decoding variants to run on every model), BONUS (default 4), THRESHOLD (default 0.15).
 # The nearest-neighbour baseline is not run: it recalls captions of a prepared training corpus.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +16,8 @@ OUT=${2:-runs/realmusic}
 MUSCAPS=${MUSCAPS:-.build/release/muscaps}
 read -r -a MODELS <<< "${MODELS:-shipped=Models/captioning/default.safetensors}"
 read -r -a CONSISTENT <<< "${CONSISTENT:-mtt msd mtt,msd}"
-BONUS=${BONUS:-2}
-THRESHOLD=${THRESHOLD:-0.2}
+BONUS=${BONUS:-4}
+THRESHOLD=${THRESHOLD:-0.15}
 DATASET="$SCRATCH/dataset"
 mkdir -p "$OUT"
 
