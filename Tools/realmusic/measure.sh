@@ -39,6 +39,7 @@ caption() {   # name, then eval arguments
 for entry in "${MODELS[@]}"; do
   name=${entry%%=*}; model=${entry#*=}
   caption "$name" --model "$model"
+  caption "$name, greedy" --model "$model" --beam 1
   for taggers in "${CONSISTENT[@]}"; do
     caption "$name + tag-consistent ($taggers)" --model "$model" --tag-consistent "$taggers" --tag-bonus "$BONUS" --tag-threshold "$THRESHOLD"
   done
