@@ -66,7 +66,7 @@ let package = Package(
 
         /// muscapsd on D-Bus: the bus connection on its own thread, the org.muscaps.Daemon1 interface
         /// (properties, methods, errors, introspection from Systemd/dbus-1/interfaces).
-        .target(name: "DaemonBus", dependencies: ["CDBus", "LiveCaptioning", "AudioCapture", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DaemonBus", dependencies: ["CDBus", "LiveCaptioning", "AudioCapture", "NeuralCore", .product(name: "Logging", package: "swift-log")]),
 
         /// Test and benchmark support: counts heap allocations to prove steady-state paths allocate nothing.
         .target(name: "CAllocationCounter"),

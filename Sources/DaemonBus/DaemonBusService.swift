@@ -3,6 +3,7 @@ import CDBus
 import Foundation
 import LiveCaptioning
 import Logging
+import NeuralCore
 import Synchronization
 
 /// muscapsd on D-Bus: owns `org.muscaps.Daemon1` (plus an optional suffix), serves
@@ -401,6 +402,7 @@ public final class DaemonBusService: @unchecked Sendable {
         entries.append(("dropped_audio_s", .double(status.droppedAudioSeconds)))
         entries.append(("output_drops", .array(element: "{st}", status.outputDrops.map { .structure([.string($0.output), .uint64($0.dropped)]) })))
         entries.append(("rss_bytes", .uint64(Self.residentBytes())))
+        entries.append(("blas_kernel", .string(BLAS.kernelDescription)))
         return .dictionary(entries)
     }
 

@@ -100,10 +100,13 @@ final class DBusServiceTests: XCTestCase {
         XCTAssertTrue(TestTools.waitFor(30) { ((try? self.gdbusStatus()) ?? "").contains("latency_p50_ms") })
         let status = try gdbusStatus()
         for key in ["uptime_s", "windows", "silent_windows", "events", "latency_p50_ms", "latency_p99_ms", "real_time_factor",
-                    "dropped_audio_s", "output_drops", "rss_bytes"] {
+                    "dropped_audio_s", "output_drops", "rss_bytes", "blas_kernel"] {
             XCTAssertTrue(status.contains("'\(key)'"), "GetStatus lacks \(key): \(status)")
         }
         XCTAssertTrue(status.contains("'output_drops': <{'dbus': uint64 0}>"), status)
+        // The same line as `muscapsd --version` (issue 13): which OpenBLAS kernels the daemon runs.
+        let kernel = capture(#"'blas_kernel': <["']([^"]+)"#, in: status)  // gdbus double-quotes text with an apostrophe
+        XCTAssertTrue(kernel.hasPrefix("OpenBLAS ") && kernel.contains(" kernels ("), kernel)
         let windows = try XCTUnwrap(Int(capture(#"'windows': <uint64 (\d+)>"#, in: status)))
         XCTAssertGreaterThan(windows, 0)
         let rss = try XCTUnwrap(Double(capture(#"'rss_bytes': <uint64 (\d+)>"#, in: status)))
