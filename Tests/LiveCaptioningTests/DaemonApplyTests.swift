@@ -29,10 +29,14 @@ final class DaemonApplyTests: XCTestCase {
             _ = try? daemon.run()
             finished.signal()
         }
-        defer {
+        var stopped = false
+        func stop() {
+            guard !stopped else { return }
+            stopped = true
             daemon.requestStop()
             XCTAssertEqual(finished.wait(timeout: .now() + 30), .success, "the daemon stops")
         }
+        defer { stop() }
         XCTAssertTrue(TestTools.waitFor(30) { daemon.statistics.windows > 0 }, "the daemon captions")
 
         // An output added: started; the running one is kept (not re-opened).
@@ -86,6 +90,8 @@ final class DaemonApplyTests: XCTestCase {
         let windowsBefore = daemon.statistics.windows
         XCTAssertTrue(TestTools.waitFor(30) { daemon.statistics.windows > windowsBefore + 1 }, "still captioning")
 
+        // Stopping finalises the open caption, so each output has its final revision.
+        stop()
         // What the outputs saw: the first, kept across the additions and refusals, got every status;
         // its file was never re-opened (one status line per change, in order).
         let firstLines = lines(first)
