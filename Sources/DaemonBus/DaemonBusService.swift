@@ -401,6 +401,7 @@ public final class DaemonBusService: @unchecked Sendable {
         entries.append(("real_time_factor", .double(status.realTimeFactor)))
         entries.append(("dropped_audio_s", .double(status.droppedAudioSeconds)))
         entries.append(("output_drops", .array(element: "{st}", status.outputDrops.map { .structure([.string($0.output), .uint64($0.dropped)]) })))
+        entries.append(("caption_failures", .uint64(UInt64(max(0, status.captionFailures)))))
         entries.append(("rss_bytes", .uint64(Self.residentBytes())))
         entries.append(("blas_kernel", .string(BLAS.kernelDescription)))
         return .dictionary(entries)

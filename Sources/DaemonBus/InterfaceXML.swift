@@ -48,7 +48,7 @@ enum InterfaceXML {
       <arg name="caption" type="a{sv}" direction="out"/>
     </method>
     <method name="GetStatus">
-      <annotation name="org.gtk.GDBus.DocString" value="Figures that change every window: uptime_s (d), windows (t), silent_windows (t), events (t), latency_p50_ms and latency_p99_ms (d, absent before the first window), real_time_factor (d), dropped_audio_s (d), output_drops (a{st}, by output id), rss_bytes (t), blas_kernel (s: the OpenBLAS kernels in use and why, as muscapsd --version prints them)."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Figures that change every window: uptime_s (d), windows (t), silent_windows (t), events (t), latency_p50_ms and latency_p99_ms (d, absent before the first window), real_time_factor (d), dropped_audio_s (d), output_drops (a{st}, by output id), caption_failures (t: windows whose caption could not be decoded; the event carries caption_error), rss_bytes (t), blas_kernel (s: the OpenBLAS kernels in use and why, as muscapsd --version prints them)."/>
       <arg name="status" type="a{sv}" direction="out"/>
     </method>
     <signal name="Caption">

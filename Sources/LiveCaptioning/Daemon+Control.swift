@@ -185,6 +185,7 @@ extension Daemon {
             status.latencyP99Milliseconds = latency?.p99
             status.realTimeFactor = realTimeFactor
             status.droppedAudioSeconds = dropped
+            status.captionFailures = pipelineStatistics.captionFailures
             status.outputDrops = drops
         }
     }

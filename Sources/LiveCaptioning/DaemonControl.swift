@@ -47,6 +47,8 @@ public struct DaemonStatus: Sendable, Equatable {
     /// Seconds of inference per second of audio analysed (below 1 keeps up with real time).
     public var realTimeFactor = 0.0
     public var droppedAudioSeconds = 0.0
+    /// Windows whose caption failed to decode (their events carry the reason as `captionError`).
+    public var captionFailures = 0
     /// Events each output dropped because its queue was full, by output id.
     public var outputDrops: [(output: String, dropped: UInt64)] = []
 
@@ -56,7 +58,7 @@ public struct DaemonStatus: Sendable, Equatable {
         lhs.uptimeSeconds == rhs.uptimeSeconds && lhs.windows == rhs.windows && lhs.silentWindows == rhs.silentWindows
             && lhs.events == rhs.events && lhs.latencyP50Milliseconds == rhs.latencyP50Milliseconds
             && lhs.latencyP99Milliseconds == rhs.latencyP99Milliseconds && lhs.realTimeFactor == rhs.realTimeFactor
-            && lhs.droppedAudioSeconds == rhs.droppedAudioSeconds
+            && lhs.droppedAudioSeconds == rhs.droppedAudioSeconds && lhs.captionFailures == rhs.captionFailures
             && lhs.outputDrops.map(\.output) == rhs.outputDrops.map(\.output) && lhs.outputDrops.map(\.dropped) == rhs.outputDrops.map(\.dropped)
     }
 }

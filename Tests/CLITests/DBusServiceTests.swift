@@ -100,7 +100,7 @@ final class DBusServiceTests: XCTestCase {
         XCTAssertTrue(TestTools.waitFor(30) { ((try? self.gdbusStatus()) ?? "").contains("latency_p50_ms") })
         let status = try gdbusStatus()
         for key in ["uptime_s", "windows", "silent_windows", "events", "latency_p50_ms", "latency_p99_ms", "real_time_factor",
-                    "dropped_audio_s", "output_drops", "rss_bytes", "blas_kernel"] {
+                    "dropped_audio_s", "output_drops", "caption_failures", "rss_bytes", "blas_kernel"] {
             XCTAssertTrue(status.contains("'\(key)'"), "GetStatus lacks \(key): \(status)")
         }
         XCTAssertTrue(status.contains("'output_drops': <{'dbus': uint64 0}>"), status)
