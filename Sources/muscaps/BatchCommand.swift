@@ -191,25 +191,16 @@ struct BatchMergeCommand: ParsableCommand {
           muscaps batch merge runs/music --catalogue ~/Music --out music.jsonl
         """)
 
-    @Argument(help: ArgumentHelp("Batch output folders (one, if all shards wrote to the same folder).", valueName: "DIR"))
-    var folders: [String]
-
-    @Option(name: .long, help: ArgumentHelp("The catalogue the batch ran on (folder, list file or -).", valueName: "CATALOGUE"))
-    var catalogue: String
+    @OptionGroup var shards: ShardOutputs
 
     @Option(name: .long, help: ArgumentHelp("Merged JSON Lines file to write.", valueName: "FILE"))
     var out: String
 
-    func validate() throws {
-        if folders.isEmpty { throw ValidationError("give at least one batch output folder") }
-    }
-
     func run() throws {
-        let source = try Catalogue.open(catalogue)
-        defer { source.removeSpool() }
-        let merge = try BatchMerge.check(directories: folders.map { URL(fileURLWithPath: $0) }, catalogue: source)
-        try merge.writeJSONLines(to: URL(fileURLWithPath: out))
-        print("\(out): \(merge.paths.count) tracks from \(merge.journals.count) shards (\(merge.failedCount) failed)")
+        try shards.checkedMerge { merge, _ in
+            try merge.writeJSONLines(to: URL(fileURLWithPath: out))
+            print("\(out): \(merge.paths.count) tracks from \(merge.journals.count) shards (\(merge.failedCount) failed)")
+        }
     }
 }
 
@@ -224,25 +215,36 @@ struct IndexMergeCommand: ParsableCommand {
           muscaps index merge runs/music --catalogue ~/Music --out music.idx
         """)
 
-    @Argument(help: ArgumentHelp("Batch output folders.", valueName: "DIR"))
+    @OptionGroup var shards: ShardOutputs
+
+    @Option(name: .long, help: ArgumentHelp("Index file to write.", valueName: "FILE"))
+    var out: String
+
+    func run() throws {
+        try shards.checkedMerge { merge, source in
+            let index = try merge.makeIndex(root: source.root)
+            try index.save(to: URL(fileURLWithPath: out))
+            print("\(out): \(index.entries.count) files indexed from \(merge.journals.count) shards; \(index.problems.count) failed")
+        }
+    }
+}
+
+/// The inputs both merges take: the shard output folders and the catalogue they must cover, checked together.
+struct ShardOutputs: ParsableArguments {
+    @Argument(help: ArgumentHelp("Batch output folders (one, if all shards wrote to the same folder).", valueName: "DIR"))
     var folders: [String]
 
     @Option(name: .long, help: ArgumentHelp("The catalogue the batch ran on (folder, list file or -).", valueName: "CATALOGUE"))
     var catalogue: String
 
-    @Option(name: .long, help: ArgumentHelp("Index file to write.", valueName: "FILE"))
-    var out: String
-
     func validate() throws {
         if folders.isEmpty { throw ValidationError("give at least one batch output folder") }
     }
 
-    func run() throws {
+    /// Opens the catalogue, checks every shard output against it (`BatchMerge.check`) and hands the result on.
+    func checkedMerge(_ body: (BatchMerge, Catalogue) throws -> Void) throws {
         let source = try Catalogue.open(catalogue)
         defer { source.removeSpool() }
-        let merge = try BatchMerge.check(directories: folders.map { URL(fileURLWithPath: $0) }, catalogue: source)
-        let index = try merge.makeIndex(root: source.root)
-        try index.save(to: URL(fileURLWithPath: out))
-        print("\(out): \(index.entries.count) files indexed from \(merge.journals.count) shards; \(index.problems.count) failed")
+        try body(try BatchMerge.check(directories: folders.map { URL(fileURLWithPath: $0) }, catalogue: source), source)
     }
 }
